@@ -1,0 +1,3 @@
+module github.com/larder-cache/larder
+
+go 1.26
