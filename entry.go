@@ -1,0 +1,78 @@
+package larder
+
+import (
+	"net/http"
+	"time"
+)
+
+// Kind tells what an Entry holds.
+type Kind uint8
+
+const (
+	// KindResponse is a stored HTTP response.
+	KindResponse Kind = 1
+	// KindVary is the index of a URL whose responses vary (RFC 9111 §4.1): it holds
+	// the nominated request field names and the nonce under which the variants
+	// are stored. Deleting it makes every variant unreachable.
+	KindVary Kind = 2
+)
+
+// Entry is one stored item: a response (status, header fields, body and the
+// times RFC 9111 §4.2.3 needs for its age), or a Vary index.
+//
+// The cache computes the freshness fields when it stores a response, so a hit
+// only reads them. Once handed to Store.Set an Entry is immutable.
+type Entry struct {
+	// Kind is KindResponse or KindVary.
+	Kind Kind
+	// Status is the response status code.
+	Status int
+	// Header holds the stored header fields: no hop-by-hop fields, no Age.
+	Header http.Header
+	// Body is the complete response body.
+	Body []byte
+	// RequestTime is when the request that produced the response was sent
+	// (request_time of RFC 9111 §4.2.3).
+	RequestTime time.Time
+	// ResponseTime is when the response was received (response_time of §4.2.3).
+	ResponseTime time.Time
+	// InitialAge is corrected_initial_age (RFC 9111 §4.2.3).
+	InitialAge time.Duration
+	// Lifetime is the freshness lifetime (RFC 9111 §4.2.1).
+	Lifetime time.Duration
+	// Expires is when the store may drop the entry (ResponseTime plus lifetime
+	// plus the stale window). For a Vary index, the latest expiry of its variants.
+	Expires time.Time
+	// VaryNames lists the request field names a response varies on, lowercased
+	// and sorted (RFC 9111 §4.1). On a KindVary entry, the names of its variants.
+	VaryNames []string
+	// Nonce is the variant generation of a KindVary entry: variants are stored
+	// under keys that include it, so a new index orphans all older variants.
+	Nonce string
+	// Tags are the surrogate keys the response was tagged with, for purge by tag.
+	Tags []string
+
+	meta *entryMeta // derived at prepare time; nil on an entry built by hand
+}
+
+// Size is the approximate number of bytes the entry occupies, used by stores
+// bounded by bytes.
+func (e *Entry) Size() int {
+	if e == nil {
+		return 0
+	}
+	n := 128 + len(e.Body) + len(e.Nonce)
+	for k, vs := range e.Header {
+		n += len(k) + 16
+		for _, v := range vs {
+			n += len(v) + 16
+		}
+	}
+	for _, s := range e.VaryNames {
+		n += len(s) + 16
+	}
+	for _, s := range e.Tags {
+		n += len(s) + 16
+	}
+	return n
+}
