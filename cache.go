@@ -1,0 +1,203 @@
+package larder
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Cache is an HTTP cache following RFC 9111, shared by default. Its
+// Middleware, Route and Handler methods put it in front of an http.Handler.
+// A Cache is safe for concurrent use.
+type Cache struct {
+	store Store
+	cfg   config
+}
+
+// New returns a cache keeping its entries in store. A nil store stores nothing:
+// every request goes to the handler.
+func New(store Store, opts ...Option) *Cache {
+	c := &Cache{store: store, cfg: defaultConfig()}
+	if store == nil {
+		c.store = nopStore{}
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(&c.cfg)
+		}
+	}
+	if c.cfg.logger == nil {
+		c.cfg.logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Middleware returns next behind the cache, with no route policy: the
+// handler's response header fields decide what is stored, as with a proxy.
+// Its signature fits http.ServeMux wrapping, chi's Use and any
+// func(http.Handler) http.Handler chain.
+func (c *Cache) Middleware(next http.Handler) http.Handler {
+	return &handler{c: c, next: next}
+}
+
+// Route returns a middleware that caches one route with the given policy.
+//
+//	mux.Handle("GET /users/{id}", c.Route(larder.Expiry(10*time.Second))(getUser))
+//
+// Use either Middleware around a whole mux or Route on routes, not both on the
+// same route: each is a complete cache.
+func (c *Cache) Route(opts ...RouteOption) func(http.Handler) http.Handler {
+	rt := newRoute(opts)
+	return func(next http.Handler) http.Handler {
+		return &handler{c: c, next: next, rt: rt}
+	}
+}
+
+// Handler returns h behind the cache with the given route policy; it is
+// c.Route(opts...)(h).
+func (c *Cache) Handler(h http.Handler, opts ...RouteOption) http.Handler {
+	return c.Route(opts...)(h)
+}
+
+// Purge removes every stored response for rawURL (all its variants, for http
+// and https) and reports the first store error. rawURL is absolute
+// ("https://example.com/a?b=1"); its scheme is ignored.
+func (c *Cache) Purge(ctx context.Context, rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return err
+	}
+	if u.Host == "" {
+		return errors.New("larder: purge needs an absolute URL")
+	}
+	var first error
+	for _, scheme := range [...]string{"http", "https"} {
+		if err := c.delete(ctx, urlKey(scheme, u.Host, u)); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+type handler struct {
+	c    *Cache
+	next http.Handler
+	rt   *route
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.c.serve(w, r, h.next, h.rt)
+}
+
+// requestKey is the primary cache key of a request (RFC 9111 §2): its absolute
+// URI, scheme://host/path?query, with the host lowercased and a default port
+// dropped.
+func requestKey(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	host := r.Host
+	if host == "" {
+		host = r.URL.Host
+	}
+	return urlKey(scheme, host, r.URL)
+}
+
+func urlKey(scheme, host string, u *url.URL) string {
+	host = normalHost(scheme, host)
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	if u.RawQuery == "" && !u.ForceQuery {
+		return scheme + "://" + host + path
+	}
+	return scheme + "://" + host + path + "?" + u.RawQuery
+}
+
+func normalHost(scheme, host string) string {
+	switch {
+	case scheme == "http" && strings.HasSuffix(host, ":80"):
+		host = host[:len(host)-3]
+	case scheme == "https" && strings.HasSuffix(host, ":443"):
+		host = host[:len(host)-4]
+	}
+	for i := 0; i < len(host); i++ {
+		if c := host[i]; 'A' <= c && c <= 'Z' {
+			return strings.ToLower(host)
+		}
+	}
+	return host
+}
+
+func variantKey(primary, nonce, secondary string) string {
+	return primary + "\x00v=" + nonce + "\x00" + secondary
+}
+
+// Store calls: each bounded by the store timeout, a panic-free failure mode.
+
+func (c *Cache) storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.cfg.storeTimeout > 0 {
+		return context.WithTimeoutCause(ctx, c.cfg.storeTimeout, ErrStoreTimeout)
+	}
+	return ctx, nil
+}
+
+func (c *Cache) get(ctx context.Context, key string) (*Entry, error) {
+	ctx, cancel := c.storeCtx(ctx)
+	if cancel != nil {
+		defer cancel()
+	}
+	e, err := c.store.Get(ctx, key)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil
+		}
+		return nil, c.storeError("get", key, ctx, err)
+	}
+	if e == nil {
+		return nil, nil
+	}
+	return e, nil
+}
+
+func (c *Cache) set(ctx context.Context, key string, e *Entry, ttl time.Duration) error {
+	ctx, cancel := c.storeCtx(ctx)
+	if cancel != nil {
+		defer cancel()
+	}
+	if err := c.store.Set(ctx, key, e, ttl); err != nil {
+		return c.storeError("set", key, ctx, err)
+	}
+	return nil
+}
+
+func (c *Cache) delete(ctx context.Context, key string) error {
+	ctx, cancel := c.storeCtx(ctx)
+	if cancel != nil {
+		defer cancel()
+	}
+	if err := c.store.Delete(ctx, key); err != nil {
+		return c.storeError("delete", key, ctx, err)
+	}
+	return nil
+}
+
+func (c *Cache) storeError(op, key string, ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); errors.Is(cause, ErrStoreTimeout) && !errors.Is(err, ErrStoreTimeout) {
+		err = errors.Join(ErrStoreTimeout, err)
+	}
+	c.cfg.logger.Warn("larder: store failed", "op", op, "key", key, "err", err)
+	return err
+}
+
+type nopStore struct{}
+
+func (nopStore) Get(context.Context, string) (*Entry, error)              { return nil, ErrNotFound }
+func (nopStore) Set(context.Context, string, *Entry, time.Duration) error { return nil }
+func (nopStore) Delete(context.Context, string) error                     { return nil }

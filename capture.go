@@ -1,0 +1,170 @@
+package larder
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/larder-cache/larder/internal/cachecontrol"
+)
+
+// capture is the http.ResponseWriter a handler writes to on a miss, a
+// revalidation or an unsafe request. It streams to the client while keeping
+// a copy of the body for storage (up to the max object size), withholds the
+// header when the cache must see the whole body first (generated ETags), and
+// swallows a 304 that answers the cache's own validation request.
+//
+// It keeps http.Flusher, http.Hijacker and io.ReaderFrom, and Unwrap lets
+// http.ResponseController reach the underlying writer.
+type capture struct {
+	x       *exchange
+	rw      http.ResponseWriter
+	header  http.Header // what the handler writes to: rw.Header(), or a private map when validating
+	private bool        // header is not rw.Header()
+	pass    bool        // a request the cache does not answer: only watch the status
+
+	status   int
+	wrote    bool // the final status was set
+	sent     bool // the header went to the client
+	toClient bool // body bytes go to the client
+	keep     bool // body bytes are kept for storage
+	deferred bool // the header waits for the whole body (generated ETag)
+	over     bool // the body outgrew the max object size
+	hijacked bool
+	err      error // a write to the client failed
+
+	body     []byte
+	n        int64 // body bytes the handler wrote
+	limit    int64
+	respTime time.Time
+
+	// What decide worked out about the response.
+	cc       cachecontrol.Directives
+	plan     storePlan
+	stored   http.Header // the header to store, cloned before anything is added
+	validate bool        // the response answers the cache's validation request with 304
+}
+
+func (cw *capture) Header() http.Header { return cw.header }
+
+func (cw *capture) WriteHeader(code int) {
+	if cw.wrote || cw.hijacked {
+		return
+	}
+	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		// Informational responses (103 Early Hints) pass straight through.
+		if !cw.private {
+			cw.rw.WriteHeader(code)
+		}
+		return
+	}
+	cw.wrote = true
+	cw.status = code
+	cw.respTime = cw.x.c.cfg.now()
+	cw.x.decide(cw)
+}
+
+func (cw *capture) Write(p []byte) (int, error) {
+	if !cw.wrote {
+		cw.WriteHeader(http.StatusOK)
+	}
+	cw.n += int64(len(p))
+	if cw.keep {
+		if cw.n > cw.limit {
+			// Too large to store: drop the copy and stream the rest.
+			held := cw.body
+			cw.over, cw.keep, cw.body = true, false, nil
+			if cw.deferred {
+				if err := cw.release(held); err != nil {
+					return 0, err
+				}
+			}
+		} else {
+			cw.body = append(cw.body, p...)
+			if cw.deferred {
+				return len(p), nil
+			}
+		}
+	}
+	if !cw.toClient {
+		return len(p), nil
+	}
+	n, err := cw.rw.Write(p)
+	if err != nil && cw.err == nil {
+		cw.err = err
+	}
+	return n, err
+}
+
+// release sends a withheld header, then the body held so far.
+func (cw *capture) release(held []byte) error {
+	cw.deferred = false
+	cw.x.sendHeader(cw)
+	if !cw.toClient || len(held) == 0 {
+		return nil
+	}
+	if _, err := cw.rw.Write(held); err != nil {
+		cw.err = err
+		return err
+	}
+	return nil
+}
+
+// WriteString lets io.WriteString avoid a copy.
+func (cw *capture) WriteString(s string) (int, error) { return cw.Write([]byte(s)) }
+
+// Flush sends buffered data to the client. A withheld header is sent first,
+// without the generated ETag: a handler that flushes wants to stream.
+func (cw *capture) Flush() {
+	_ = cw.FlushError()
+}
+
+// FlushError is Flush reporting the error, as http.ResponseController uses it.
+func (cw *capture) FlushError() error {
+	if !cw.wrote {
+		cw.WriteHeader(http.StatusOK)
+	}
+	if cw.deferred {
+		if err := cw.release(cw.body); err != nil {
+			return err
+		}
+	}
+	if !cw.toClient {
+		return nil
+	}
+	return http.NewResponseController(cw.rw).Flush()
+}
+
+// Hijack hands the connection to the handler; the response is then not stored.
+func (cw *capture) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(cw.rw).Hijack()
+	if err == nil {
+		cw.hijacked, cw.keep = true, false
+	}
+	return conn, brw, err
+}
+
+// ReadFrom copies from src, letting the client's writer use sendfile when the
+// body is not being kept.
+func (cw *capture) ReadFrom(src io.Reader) (int64, error) {
+	if !cw.wrote {
+		cw.WriteHeader(http.StatusOK)
+	}
+	if rf, ok := cw.rw.(io.ReaderFrom); ok && cw.toClient && !cw.keep && !cw.deferred {
+		n, err := rf.ReadFrom(src)
+		cw.n += n
+		if err != nil && cw.err == nil {
+			cw.err = err
+		}
+		return n, err
+	}
+	return io.Copy(writerOnly{cw}, src)
+}
+
+// Unwrap returns the client's writer, for http.ResponseController.
+func (cw *capture) Unwrap() http.ResponseWriter { return cw.rw }
+
+// writerOnly hides capture's ReadFrom from io.Copy, which would recurse.
+type writerOnly struct{ io.Writer }

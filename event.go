@@ -1,0 +1,43 @@
+package larder
+
+// Outcome says how the cache answered a request.
+type Outcome string
+
+// Outcomes reported in Event.Outcome.
+const (
+	// OutcomeHit: a fresh stored response (or one the request allowed stale) was served.
+	OutcomeHit Outcome = "hit"
+	// OutcomeRevalidated: a stale stored response was validated with a 304 and served.
+	OutcomeRevalidated Outcome = "revalidated"
+	// OutcomeMiss: nothing was stored for the URL; the handler answered.
+	OutcomeMiss Outcome = "miss"
+	// OutcomeVaryMiss: responses were stored for the URL, none for this variant.
+	OutcomeVaryMiss Outcome = "vary-miss"
+	// OutcomeStale: a stale stored response was replaced by a full response.
+	OutcomeStale Outcome = "stale"
+	// OutcomeRequest: the request asked not to be served from the cache (no-cache).
+	OutcomeRequest Outcome = "request"
+	// OutcomeOnlyIfCached: only-if-cached and nothing usable stored: 504.
+	OutcomeOnlyIfCached Outcome = "only-if-cached"
+	// OutcomeMethod: a method the cache does not serve (POST, PUT, ...); unsafe
+	// methods invalidate on success.
+	OutcomeMethod Outcome = "method"
+	// OutcomeBypass: the request was not cacheable (e.g. an upgrade).
+	OutcomeBypass Outcome = "bypass"
+)
+
+// Event describes one request the cache handled; see WithObserver.
+type Event struct {
+	// Outcome is what the cache did.
+	Outcome Outcome
+	// Status is the status code sent to the client (0 if none was sent).
+	Status int
+	// Stored reports whether a response was stored (or a stored one updated).
+	Stored bool
+	// StoreErr is the first store failure met while handling the request, if any.
+	// The request was then answered as if nothing were stored.
+	StoreErr error
+	// NotStored is why a response from the handler was not stored ("" if it was,
+	// or if there was none).
+	NotStored string
+}

@@ -1,0 +1,340 @@
+package larder
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/larder-cache/larder/internal/cachecontrol"
+	"github.com/larder-cache/larder/internal/freshness"
+	"github.com/larder-cache/larder/internal/storability"
+	"github.com/larder-cache/larder/internal/vary"
+)
+
+// storePlan is what the cache worked out, from the response header alone,
+// about storing a response (RFC 9111 §3, §4.2).
+type storePlan struct {
+	lifetime   time.Duration
+	initialAge time.Duration
+	ttl        time.Duration // how long the store keeps it, from the response time
+	varyNames  []string
+}
+
+// fetch is the miss path: one call of the handler whose response goes to the
+// client and, when RFC 9111 allows, into the store. With a stale stored
+// response it is a validation request (RFC 9111 §4.3.1).
+func (x *exchange) fetch() {
+	r := x.r
+	out := r
+	_, inm := r.Header["If-None-Match"]
+	_, ims := r.Header["If-Modified-Since"]
+	var etag, lm string
+	if x.stale != nil {
+		m := x.c.metaOf(x.stale)
+		etag, lm = m.etag, m.lastModified
+	}
+	validating := etag != "" || lm != ""
+	// The cache asks for a full response it can store, and answers the
+	// client's own validators itself (RFC 9111 §4.3.2).
+	x.ownConds = (inm || ims) && (r.Method == http.MethodGet || validating)
+	if x.ownConds || validating {
+		out = r.Clone(r.Context())
+		delete(out.Header, "If-None-Match")
+		delete(out.Header, "If-Modified-Since")
+		if etag != "" {
+			out.Header["If-None-Match"] = []string{etag}
+		}
+		if lm != "" {
+			out.Header["If-Modified-Since"] = []string{lm}
+		}
+	}
+	cw := &capture{x: x, rw: x.w, header: x.w.Header(), limit: x.c.cfg.maxObject, validate: validating}
+	if validating {
+		cw.header, cw.private = make(http.Header), true
+	}
+	x.reqTime = x.c.cfg.now()
+	x.next.ServeHTTP(cw, out)
+	x.finish(cw)
+}
+
+// forward passes a request the cache does not answer (other methods,
+// upgrades) to the handler, invalidating on success when it is unsafe.
+func (x *exchange) forward(r *http.Request) {
+	cw := &capture{x: x, rw: x.w, header: x.w.Header(), pass: true}
+	x.next.ServeHTTP(cw, r)
+	if !cw.wrote && !cw.hijacked {
+		cw.WriteHeader(http.StatusOK)
+	}
+}
+
+// decide runs when the handler sets its status: the header is complete, so
+// the cache knows whether it will store the response.
+func (x *exchange) decide(cw *capture) {
+	h := cw.header
+	if cw.pass {
+		if x.ev.Outcome == OutcomeMethod && x.invalidates() && invalidatesStatus(cw.status) {
+			x.invalidate(h)
+		}
+		x.sendHeader(cw)
+		return
+	}
+	if cw.validate && cw.status == http.StatusNotModified {
+		return // finish freshens the stored response
+	}
+	x.decorate(h, cw.status)
+	cw.cc, _ = cachecontrol.ParseTargeted(h, x.c.cfg.targeted)
+	plan, reason := x.admit(cw)
+	if reason != "" {
+		x.ev.NotStored = reason
+	} else {
+		cw.keep, cw.plan = true, plan
+		cw.stored = storedHeader(h, cw.cc, x.shared)
+		if n, ok := contentLength(h); ok {
+			cw.body = make([]byte, 0, n)
+		}
+		cw.deferred = x.c.cfg.etags && cw.status == http.StatusOK && !hasETag(h)
+	}
+	if !cw.deferred {
+		x.sendHeader(cw)
+	}
+}
+
+// admit decides whether the response may be stored (RFC 9111 §3) and for how
+// long; a non-empty reason says why not.
+func (x *exchange) admit(cw *capture) (storePlan, string) {
+	h, cfg := cw.header, &x.c.cfg
+	ok, reason := storability.Decide(
+		storability.Request{Method: x.r.Method, Header: x.r.Header, CC: x.reqCC},
+		storability.Response{Status: cw.status, Header: h, CC: cw.cc},
+		x.shared)
+	switch {
+	case !ok:
+		return storePlan{}, reason
+	case x.shared && !cfg.storeSetCookie && h["Set-Cookie"] != nil:
+		return storePlan{}, "set-cookie"
+	case h["Trailer"] != nil:
+		return storePlan{}, "trailer"
+	case h["Content-Range"] != nil:
+		return storePlan{}, "partial"
+	}
+	if n, ok := contentLength(h); ok && n > cfg.maxObject {
+		return storePlan{}, "too-large"
+	}
+	names, star := vary.Names(h)
+	if star {
+		return storePlan{}, "vary-star"
+	}
+	lifetime, _ := freshness.Lifetime(cw.status, h, cw.cc, x.shared, cw.respTime, x.c.heuristic())
+	age := freshness.InitialAge(h, x.reqTime, cw.respTime)
+	ttl := x.c.keepFor(lifetime, age, cw.cc, h, cw.status)
+	if ttl <= 0 {
+		return storePlan{}, "stale"
+	}
+	return storePlan{lifetime: lifetime, initialAge: age, ttl: ttl, varyNames: names}, ""
+}
+
+// decorate applies the route's policy and the cache-wide Vary to a response
+// header before anything reads it.
+func (x *exchange) decorate(h http.Header, status int) {
+	rt := x.rt
+	names := x.c.cfg.vary
+	if rt != nil && rt.hasVary {
+		names = rt.vary
+	}
+	if len(names) > 0 {
+		h["Vary"] = []string{vary.Merge(h, names)}
+	}
+	if rt != nil && rt.cacheControl != nil && h["Cache-Control"] == nil &&
+		status < 500 && storability.HeuristicallyCacheable(status) {
+		h["Cache-Control"] = []string{rt.cacheControl[0]}
+	}
+}
+
+// sendHeader sends the response header to the client, answering the
+// client's own validators when the cache took them over.
+func (x *exchange) sendHeader(cw *capture) {
+	cw.sent = true
+	h := x.w.Header()
+	if cw.private {
+		for k, v := range cw.header {
+			h[k] = v
+		}
+	}
+	status := cw.status
+	if x.ownConds {
+		switch evaluate(x.r, status, h) {
+		case http.StatusNotModified:
+			status = http.StatusNotModified
+			trimTo304(h)
+		}
+	}
+	h["Cache-Status"] = append(h["Cache-Status"][:len(h["Cache-Status"]):len(h["Cache-Status"])],
+		x.forwardStatus(cw, status))
+	x.ev.Status = status
+	x.w.WriteHeader(status)
+	cw.toClient = status != http.StatusNotModified
+}
+
+// finish runs after the handler returned normally (a panic never reaches it,
+// so a panicking handler's response is never stored).
+func (x *exchange) finish(cw *capture) {
+	if !cw.wrote && !cw.hijacked {
+		cw.WriteHeader(http.StatusOK)
+	}
+	switch {
+	case cw.hijacked:
+		return
+	case cw.validate && cw.status == http.StatusNotModified:
+		x.freshen(cw)
+		return
+	case cw.deferred:
+		tag := strongETag(cw.body)
+		cw.header["Etag"] = []string{tag}
+		cw.stored["Etag"] = []string{tag}
+		_ = cw.release(cw.body)
+	}
+	if x.r.Method == http.MethodHead && x.stale != nil && cw.status == http.StatusOK {
+		x.headUpdate(cw)
+		return
+	}
+	if cw.keep && x.complete(cw) {
+		x.store(cw)
+		return
+	}
+	if x.stale != nil && x.r.Method == http.MethodGet && cw.status < 500 {
+		// A full response that is not stored replaces the stale one (§4.3.3).
+		x.drop(x.storedKey)
+	}
+}
+
+// complete reports whether the handler delivered the whole response: no
+// client gone, no short body, nothing over the size limit.
+func (x *exchange) complete(cw *capture) bool {
+	if cw.err != nil || cw.over || x.r.Context().Err() != nil {
+		x.ev.NotStored = "incomplete"
+		return false
+	}
+	if n, ok := contentLength(cw.header); ok && n != cw.n {
+		x.ev.NotStored = "short-body"
+		return false
+	}
+	return true
+}
+
+func (x *exchange) store(cw *capture) {
+	h, body := cw.stored, cw.body
+	if bodyAllowed(cw.status) {
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	}
+	if cap(body)-len(body) > len(body)/8 {
+		body = bytes.Clone(body)
+	}
+	e := &Entry{
+		Kind:         KindResponse,
+		Status:       cw.status,
+		Header:       h,
+		Body:         body,
+		RequestTime:  x.reqTime,
+		ResponseTime: cw.respTime,
+		InitialAge:   cw.plan.initialAge,
+		Lifetime:     cw.plan.lifetime,
+		Expires:      cw.respTime.Add(cw.plan.ttl),
+		VaryNames:    cw.plan.varyNames,
+	}
+	e.meta = x.c.newMeta(e)
+	x.put(e)
+}
+
+// put stores a response under its key, through the URL's Vary index when the
+// response varies (RFC 9111 §4.1).
+func (x *exchange) put(e *Entry) {
+	ctx := x.background()
+	ttl := e.Expires.Sub(x.c.cfg.now())
+	if ttl <= 0 {
+		return
+	}
+	if len(e.VaryNames) == 0 {
+		x.record(x.c.set(ctx, x.key, e, ttl))
+		return
+	}
+	idx := x.index
+	if idx == nil || !slices.Equal(idx.VaryNames, e.VaryNames) || idx.Expires.Before(e.Expires) {
+		ni := &Entry{Kind: KindVary, VaryNames: e.VaryNames, Expires: e.Expires}
+		if idx != nil && slices.Equal(idx.VaryNames, e.VaryNames) {
+			ni.Nonce = idx.Nonce
+		} else {
+			ni.Nonce = rand.Text()
+		}
+		if err := x.c.set(ctx, x.key, ni, ttl); err != nil {
+			x.record(err)
+			return
+		}
+		idx = ni
+	}
+	x.record(x.c.set(ctx, variantKey(x.key, idx.Nonce, vary.Key(e.VaryNames, x.r.Header)), e, ttl))
+}
+
+func (x *exchange) record(err error) {
+	if err != nil {
+		if x.ev.StoreErr == nil {
+			x.ev.StoreErr = err
+		}
+		return
+	}
+	x.ev.Stored = true
+}
+
+// keepFor returns how long, from its response time, a response is kept: its
+// remaining freshness, then the stale window its stale-while-revalidate or
+// stale-if-error allows (RFC 5861) or, when it has a validator, the stale
+// retention so it can be revalidated.
+func (c *Cache) keepFor(lifetime, age time.Duration, cc cachecontrol.Directives, h http.Header, status int) time.Duration {
+	grace := max(cc.StaleWhileRevalidate.Duration(), cc.StaleIfError.Duration())
+	if hasETag(h) || h["Last-Modified"] != nil || (c.cfg.etags && status == http.StatusOK) {
+		grace = max(grace, c.cfg.staleRetention)
+	}
+	return lifetime - age + grace
+}
+
+func (x *exchange) drop(key string) {
+	if key != "" {
+		x.dropKey(x.background(), key)
+	}
+}
+
+func (x *exchange) dropKey(ctx context.Context, key string) {
+	if err := x.c.delete(ctx, key); err != nil && x.ev.StoreErr == nil {
+		x.ev.StoreErr = err
+	}
+}
+
+func (c *Cache) heuristic() freshness.Heuristic {
+	if c.cfg.noHeuristic {
+		return freshness.Heuristic{Disabled: true}
+	}
+	if c.cfg.heuristicFrac > 0 {
+		return freshness.Heuristic{Fraction: c.cfg.heuristicFrac, Max: c.cfg.heuristicMax}
+	}
+	return freshness.DefaultHeuristic
+}
+
+func contentLength(h http.Header) (int64, bool) {
+	v := h["Content-Length"]
+	if len(v) != 1 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v[0], 10, 64)
+	return n, err == nil && n >= 0
+}
+
+// bodyAllowed reports whether a response with this status has content
+// (RFC 9110 §6.4.1).
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+func hasETag(h http.Header) bool { return h["Etag"] != nil || h["ETag"] != nil }

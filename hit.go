@@ -1,0 +1,66 @@
+package larder
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/larder-cache/larder/internal/conditional"
+)
+
+// writeStored serves a stored response: its header fields, Age (RFC 9111
+// §5.1), Cache-Status, and its body unless the request is HEAD or the
+// client's preconditions turn it into a 304 or 412 (RFC 9110 §13.2.2).
+func (x *exchange) writeStored(e *Entry, m *entryMeta, age time.Duration, cacheStatus string) {
+	r := x.r
+	h := x.w.Header()
+	status := e.Status
+	if len(r.Header) > 0 && conditional.HasConditions(r.Header) {
+		status = evaluate(r, e.Status, e.Header)
+	}
+	switch status {
+	case e.Status:
+		for k, v := range e.Header {
+			h[k] = v
+		}
+	case http.StatusNotModified:
+		copy304(h, e.Header)
+	default:
+		h["Content-Type"] = []string{"text/plain; charset=utf-8"}
+	}
+	h["Age"] = ageField(age)
+	if cacheStatus == "" {
+		cacheStatus = x.hitStatus(e, age)
+	}
+	h["Cache-Status"] = []string{cacheStatus}
+	x.ev.Status = status
+	x.w.WriteHeader(status)
+	switch {
+	case r.Method == http.MethodHead:
+	case status == e.Status:
+		_, _ = x.w.Write(e.Body)
+	case status == http.StatusPreconditionFailed:
+		_, _ = x.w.Write([]byte("412 precondition failed\n"))
+	}
+}
+
+// evaluate returns the status the request's preconditions give against a
+// representation with the given status and header: status itself, 304 or 412.
+func evaluate(r *http.Request, status int, h http.Header) int {
+	switch conditional.Evaluate(r.Method, r.Header, status, h) {
+	case conditional.NotModified:
+		return http.StatusNotModified
+	case conditional.PreconditionFailed:
+		return http.StatusPreconditionFailed
+	}
+	return status
+}
+
+// copy304 copies the fields of a 304 (RFC 9110 §15.4.5) from src to dst.
+func copy304(dst, src http.Header) {
+	conditional.NotModifiedHeader(dst, src)
+	for _, k := range [...]string{"Age", "Cache-Status"} {
+		if v, ok := src[k]; ok {
+			dst[k] = v
+		}
+	}
+}

@@ -1,0 +1,57 @@
+package larder
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/larder-cache/larder/internal/invalidation"
+)
+
+// invalidates reports whether the request's success invalidates stored
+// responses (RFC 9111 §4.4: unsafe methods and methods of unknown safety).
+func (x *exchange) invalidates() bool {
+	return invalidation.Unsafe(x.r.Method) && (x.rt == nil || !x.rt.noInval)
+}
+
+func invalidatesStatus(status int) bool { return invalidation.Invalidates(status) }
+
+// invalidate removes what is stored for the target URI, for same-origin
+// Location and Content-Location URIs (RFC 9111 §4.4) and for the URLs the
+// route names, with all their variants. It runs before the response header
+// goes out, so a client that reads the response and then asks again never
+// gets the old representation from this cache.
+func (x *exchange) invalidate(h http.Header) {
+	r := x.r
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	host := r.Host
+	if host == "" {
+		host = r.URL.Host
+	}
+	target := &url.URL{Scheme: scheme, Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	uris := invalidation.Targets(target, h)
+	if x.rt != nil && x.rt.invalidate != nil {
+		for _, s := range x.rt.invalidate(r) {
+			ref, err := url.Parse(s)
+			if err != nil {
+				continue
+			}
+			uris = append(uris, target.ResolveReference(ref).String())
+		}
+	}
+	user := x.rt.userKey(r)
+	ctx := x.background()
+	for _, s := range uris {
+		u, err := url.Parse(s)
+		if err != nil || u.Host == "" {
+			continue
+		}
+		key := urlKey(u.Scheme, u.Host, u)
+		x.dropKey(ctx, key)
+		if user != "" {
+			x.dropKey(ctx, key+user)
+		}
+	}
+}

@@ -1,0 +1,183 @@
+package larder
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// DefaultMaxObjectSize is the largest response body stored when no
+// WithMaxObjectSize option is given. Larger bodies stream through unstored.
+const DefaultMaxObjectSize = 8 << 20
+
+// DefaultStaleRetention is how long a stale response that has a validator is
+// kept for revalidation when no WithStaleRetention option is given.
+const DefaultStaleRetention = time.Hour
+
+// Option configures a Cache.
+type Option func(*config)
+
+type config struct {
+	shared         bool
+	vary           []string
+	now            func() time.Time
+	logger         *slog.Logger
+	maxObject      int64
+	etags          bool
+	name           string
+	heuristicFrac  float64
+	heuristicMax   time.Duration
+	noHeuristic    bool
+	staleRetention time.Duration
+	storeTimeout   time.Duration
+	targeted       []string
+	observer       func(Event)
+	storeSetCookie bool
+}
+
+func defaultConfig() config {
+	return config{
+		shared:         true,
+		now:            time.Now,
+		maxObject:      DefaultMaxObjectSize,
+		name:           "Larder",
+		staleRetention: DefaultStaleRetention,
+		targeted:       []string{"CDN-Cache-Control"},
+	}
+}
+
+// PrivateCache makes the cache a private cache (RFC 9111 §1): responses marked
+// private are stored, s-maxage and CDN-Cache-Control are ignored, and responses to
+// requests with Authorization are stored. Use it only where one cache serves one
+// user. The default is a shared cache.
+func PrivateCache() Option {
+	return func(c *config) {
+		c.shared = false
+		c.targeted = nil
+	}
+}
+
+// WithVary sets the request header fields that every cached response varies on
+// (the seed's cache-wide cache_vary). They are merged into the response's Vary
+// field. A route's Vary option replaces this default for that route.
+func WithVary(names ...string) Option {
+	return func(c *config) { c.vary = lowerNames(names) }
+}
+
+// WithClock sets the clock the cache reads; tests pass a fake one so that
+// nothing sleeps to expire entries. Nil means time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) {
+		if now != nil {
+			c.now = now
+		}
+	}
+}
+
+// WithLogger sets the logger for store errors and other failures the cache
+// recovers from. Nil (the default) discards them.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
+}
+
+// WithMaxObjectSize sets the largest body stored, in bytes. Larger responses are
+// streamed to the client without being held in memory, and not stored.
+// Values <= 0 keep the default (DefaultMaxObjectSize).
+func WithMaxObjectSize(n int64) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxObject = n
+		}
+	}
+}
+
+// WithETags makes the cache give a strong ETag, computed from the body, to every
+// stored 200 response that has none, so that conditional requests get 304s from
+// any handler. The response is then held until complete (up to the max object
+// size) before its header is sent.
+func WithETags() Option {
+	return func(c *config) { c.etags = true }
+}
+
+// WithName sets the cache's name in the Cache-Status field (RFC 9211 §2).
+// The default is "Larder".
+func WithName(name string) Option {
+	return func(c *config) {
+		if name != "" && isToken(name) {
+			c.name = name
+		}
+	}
+}
+
+// WithHeuristic sets heuristic freshness (RFC 9111 §4.2.2): a response with no
+// explicit expiry but a Last-Modified is fresh for fraction of its age at
+// storage, at most max. fraction <= 0 disables heuristic freshness.
+func WithHeuristic(fraction float64, max time.Duration) Option {
+	return func(c *config) {
+		c.heuristicFrac, c.heuristicMax = fraction, max
+		c.noHeuristic = fraction <= 0
+	}
+}
+
+// WithStaleRetention sets how long a stale response that carries a validator
+// (ETag or Last-Modified) is kept so that it can be revalidated with a
+// conditional request instead of fetched again. Negative means zero.
+func WithStaleRetention(d time.Duration) Option {
+	return func(c *config) { c.staleRetention = max(d, 0) }
+}
+
+// WithStoreTimeout bounds every store call. A call that runs longer counts as a
+// store failure and the request goes to the handler. Zero (the default) sets no
+// deadline beyond the request's own context; networked stores should set one.
+func WithStoreTimeout(d time.Duration) Option {
+	return func(c *config) { c.storeTimeout = max(d, 0) }
+}
+
+// WithTargetedFields sets the targeted cache-control fields (RFC 9213) the cache
+// obeys, in order of precedence, in place of Cache-Control when present. The
+// default for a shared cache is CDN-Cache-Control. No arguments disables them.
+func WithTargetedFields(fields ...string) Option {
+	return func(c *config) {
+		c.targeted = c.targeted[:0:0]
+		for _, f := range fields {
+			c.targeted = append(c.targeted, http.CanonicalHeaderKey(f))
+		}
+	}
+}
+
+// WithObserver sets a function called once per request the cache handled, after
+// the response, with what the cache did. It must be fast and safe for concurrent
+// use; metrics are its purpose.
+func WithObserver(fn func(Event)) Option {
+	return func(c *config) { c.observer = fn }
+}
+
+// WithSetCookieStorage lets a shared cache store responses that carry
+// Set-Cookie. By default a shared cache does not, so that one user's cookie is
+// never sent to another. A private cache always may.
+func WithSetCookieStorage() Option {
+	return func(c *config) { c.storeSetCookie = true }
+}
+
+func lowerNames(names []string) []string {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		n = strings.ToLower(strings.TrimSpace(n))
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// isToken reports whether s is an RFC 9110 §5.6.2 token.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return s != ""
+}

@@ -1,0 +1,133 @@
+package larder
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/larder-cache/larder/internal/cachecontrol"
+	"github.com/larder-cache/larder/internal/freshness"
+	"github.com/larder-cache/larder/internal/vary"
+)
+
+// exchange is the cache's state for one request.
+type exchange struct {
+	c      *Cache
+	w      http.ResponseWriter
+	r      *http.Request
+	next   http.Handler
+	rt     *route
+	reqCC  cachecontrol.Directives
+	shared bool // false when the request is keyed per user (private for that user)
+
+	key       string // primary key (with the user suffix on per-user routes)
+	index     *Entry // the URL's Vary index, if one was found
+	stale     *Entry // the stored response being revalidated or replaced
+	storedKey string // where stale lives
+	reqTime   time.Time
+	ownConds  bool // the client's If-None-Match/If-Modified-Since are evaluated here
+	ev        Event
+}
+
+func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler, rt *route) {
+	x := &exchange{c: c, w: w, r: r, next: next, rt: rt, shared: c.cfg.shared}
+	defer x.observe()
+	switch {
+	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+		x.ev.Outcome = OutcomeMethod
+		x.forward(r)
+		return
+	case r.Header["Upgrade"] != nil:
+		x.ev.Outcome = OutcomeBypass
+		x.forward(r)
+		return
+	}
+	x.reqCC = cachecontrol.ParseRequest(r.Header)
+	x.key = requestKey(r)
+	if uk := rt.userKey(r); uk != "" {
+		x.key += uk
+		x.shared = false
+	}
+
+	if e := x.lookup(); e != nil {
+		now := c.cfg.now()
+		age := freshness.CurrentAge(e.InitialAge, e.ResponseTime, now)
+		m := c.metaOf(e)
+		switch freshness.Check(age, e.Lifetime, x.reqCC, m.cc, x.shared) {
+		case freshness.Fresh, freshness.StaleAllowed:
+			x.ev.Outcome = OutcomeHit
+			x.writeStored(e, m, age, "")
+			return
+		}
+		if x.reqCC.OnlyIfCached {
+			x.gatewayTimeout()
+			return
+		}
+		x.stale = e
+		x.ev.Outcome = OutcomeStale
+		if x.reqCC.NoCache {
+			x.ev.Outcome = OutcomeRequest
+		}
+	} else if x.reqCC.OnlyIfCached {
+		x.gatewayTimeout()
+		return
+	}
+	x.fetch()
+}
+
+// lookup finds the stored response for the request, following a Vary index
+// to the variant the request selects (RFC 9111 §4.1). It sets the miss
+// outcome, and treats a store failure as a miss.
+func (x *exchange) lookup() *Entry {
+	ctx := x.r.Context()
+	x.ev.Outcome = OutcomeMiss
+	e, err := x.c.get(ctx, x.key)
+	if err != nil {
+		x.ev.StoreErr = err
+		return nil
+	}
+	if e == nil {
+		return nil
+	}
+	x.storedKey = x.key
+	if e.Kind == KindVary {
+		x.index = e
+		x.ev.Outcome = OutcomeVaryMiss
+		x.storedKey = variantKey(x.key, e.Nonce, vary.Key(e.VaryNames, x.r.Header))
+		if e, err = x.c.get(ctx, x.storedKey); err != nil {
+			x.ev.StoreErr = err
+			return nil
+		}
+		if e == nil {
+			return nil
+		}
+	}
+	if e.Kind != KindResponse {
+		return nil
+	}
+	return e
+}
+
+// gatewayTimeout answers a request with only-if-cached that the cache cannot
+// satisfy (RFC 9111 §5.2.1.7).
+func (x *exchange) gatewayTimeout() {
+	x.ev.Outcome = OutcomeOnlyIfCached
+	h := x.w.Header()
+	h["Cache-Status"] = []string{x.c.cfg.name + "; fwd=miss; detail=only-if-cached"}
+	h["Content-Type"] = []string{"text/plain; charset=utf-8"}
+	x.ev.Status = http.StatusGatewayTimeout
+	x.w.WriteHeader(http.StatusGatewayTimeout)
+	_, _ = x.w.Write([]byte("504 gateway timeout: not in cache (only-if-cached)\n"))
+}
+
+func (x *exchange) observe() {
+	if fn := x.c.cfg.observer; fn != nil {
+		fn(x.ev)
+	}
+}
+
+// background returns a context for store writes made after the response: it
+// keeps the request's values but not its cancellation.
+func (x *exchange) background() context.Context {
+	return context.WithoutCancel(x.r.Context())
+}

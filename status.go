@@ -1,0 +1,93 @@
+package larder
+
+import (
+	"strconv"
+	"time"
+)
+
+// Cache-Status field values (RFC 9211 §2). Each response gets one member,
+// appended after any member an upstream cache added.
+
+func (x *exchange) hitStatus(e *Entry, age time.Duration) string {
+	b := make([]byte, 0, 48)
+	b = append(b, x.c.cfg.name...)
+	b = append(b, "; hit; ttl="...)
+	b = strconv.AppendInt(b, int64((e.Lifetime-age)/time.Second), 10)
+	return string(b)
+}
+
+// forwardStatus is the member of a response the handler produced.
+func (x *exchange) forwardStatus(cw *capture, sent int) string {
+	b := make([]byte, 0, 80)
+	b = append(b, x.c.cfg.name...)
+	b = append(b, "; fwd="...)
+	b = append(b, fwdParam(x.ev.Outcome)...)
+	if cw.status != sent {
+		b = append(b, "; fwd-status="...)
+		b = strconv.AppendInt(b, int64(cw.status), 10)
+	}
+	if cw.keep {
+		b = append(b, "; stored; ttl="...)
+		b = strconv.AppendInt(b, int64((cw.plan.lifetime-cw.plan.initialAge)/time.Second), 10)
+	}
+	if x.ev.StoreErr != nil {
+		b = append(b, "; detail=store-error"...)
+	}
+	return string(b)
+}
+
+// revalidatedStatus is the member of a stored response served after a 304.
+func (x *exchange) revalidatedStatus(e *Entry, age time.Duration, stored bool) string {
+	b := make([]byte, 0, 80)
+	b = append(b, x.c.cfg.name...)
+	b = append(b, "; fwd="...)
+	b = append(b, fwdParam(x.ev.Outcome)...)
+	b = append(b, "; fwd-status=304"...)
+	if stored {
+		b = append(b, "; stored"...)
+	}
+	b = append(b, "; ttl="...)
+	b = strconv.AppendInt(b, int64((e.Lifetime-age)/time.Second), 10)
+	if x.ev.StoreErr != nil {
+		b = append(b, "; detail=store-error"...)
+	}
+	return string(b)
+}
+
+func fwdParam(o Outcome) string {
+	switch o {
+	case OutcomeMiss:
+		return "uri-miss"
+	case OutcomeVaryMiss:
+		return "vary-miss"
+	case OutcomeStale, OutcomeRevalidated:
+		return "stale"
+	case OutcomeRequest:
+		return "request"
+	case OutcomeMethod:
+		return "method"
+	default:
+		return "bypass"
+	}
+}
+
+// ageValues holds the Age field values for small ages, so a hit does not
+// format one. It is built once and only read.
+var ageValues = func() [][]string {
+	t := make([][]string, 1024)
+	for i := range t {
+		t[i] = []string{strconv.Itoa(i)}
+	}
+	return t
+}()
+
+func ageField(age time.Duration) []string {
+	s := int64(age / time.Second)
+	if s < 0 {
+		s = 0
+	}
+	if s < int64(len(ageValues)) {
+		return ageValues[s]
+	}
+	return []string{strconv.FormatInt(s, 10)}
+}
