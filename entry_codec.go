@@ -51,18 +51,19 @@ const (
 // the body to one string, which every decoded string then shares.
 
 var (
-	minUnixNano = time.Unix(0, math.MinInt64)
-	maxUnixNano = time.Unix(0, math.MaxInt64)
+	codecMinUnixNano = time.Unix(0, math.MinInt64)
+	codecMaxUnixNano = time.Unix(0, math.MaxInt64)
 )
 
 // MarshalBinary encodes the exported fields of e in a versioned binary format
 // that UnmarshalBinary decodes. Times keep their instant only (as UnixNano; the
-// location and monotonic reading are dropped), and a zero time stays zero.
+// location and monotonic reading are dropped; decoded times are in UTC), and a
+// zero time stays zero.
 // Header keys are written sorted, so equal entries encode to equal bytes.
 // MarshalBinary implements encoding.BinaryMarshaler.
 func (e *Entry) MarshalBinary() ([]byte, error) {
 	for _, t := range [...]time.Time{e.RequestTime, e.ResponseTime, e.Expires} {
-		if !t.IsZero() && (t.Before(minUnixNano) || t.After(maxUnixNano)) {
+		if !t.IsZero() && (t.Before(codecMinUnixNano) || t.After(codecMaxUnixNano)) {
 			return nil, fmt.Errorf("%w: time %v out of the UnixNano range", ErrEntryFormat, t)
 		}
 	}
@@ -78,48 +79,48 @@ func (e *Entry) MarshalBinary() ([]byte, error) {
 	for k, vs := range e.Header {
 		keys = append(keys, k)
 		strCount += len(vs)
-		headerSize += stringSize(k) + uvarintSize(uint64(len(vs)))
+		headerSize += codecStringSize(k) + codecUvarintSize(uint64(len(vs)))
 		for _, v := range vs {
-			headerSize += stringSize(v)
+			headerSize += codecStringSize(v)
 		}
 	}
 	slices.Sort(keys)
 
 	size := len(entryMagic) + 1 +
-		uvarintSize(nilLen(e.Body == nil, len(e.Body))) +
-		uvarintSize(uint64(strCount)) +
-		1 + varintSize(int64(e.Status)) +
-		timeSize(e.RequestTime) + timeSize(e.ResponseTime) + timeSize(e.Expires) +
-		varintSize(int64(e.InitialAge)) + varintSize(int64(e.Lifetime)) +
-		stringSize(e.Nonce) +
-		uvarintSize(nilLen(e.Header == nil, len(e.Header))) + headerSize +
-		stringsSize(e.VaryNames) + stringsSize(e.Tags) +
+		codecUvarintSize(codecNilLen(e.Body == nil, len(e.Body))) +
+		codecUvarintSize(uint64(strCount)) +
+		1 + codecVarintSize(int64(e.Status)) +
+		codecTimeSize(e.RequestTime) + codecTimeSize(e.ResponseTime) + codecTimeSize(e.Expires) +
+		codecVarintSize(int64(e.InitialAge)) + codecVarintSize(int64(e.Lifetime)) +
+		codecStringSize(e.Nonce) +
+		codecUvarintSize(codecNilLen(e.Header == nil, len(e.Header))) + headerSize +
+		codecStringsSize(e.VaryNames) + codecStringsSize(e.Tags) +
 		len(e.Body)
 
 	b := make([]byte, 0, size)
 	b = append(b, entryMagic...)
 	b = append(b, entryVersion)
-	b = binary.AppendUvarint(b, nilLen(e.Body == nil, len(e.Body)))
+	b = binary.AppendUvarint(b, codecNilLen(e.Body == nil, len(e.Body)))
 	b = binary.AppendUvarint(b, uint64(strCount))
 	b = append(b, byte(e.Kind))
 	b = binary.AppendVarint(b, int64(e.Status))
-	b = appendTime(b, e.RequestTime)
-	b = appendTime(b, e.ResponseTime)
-	b = appendTime(b, e.Expires)
+	b = codecAppendTime(b, e.RequestTime)
+	b = codecAppendTime(b, e.ResponseTime)
+	b = codecAppendTime(b, e.Expires)
 	b = binary.AppendVarint(b, int64(e.InitialAge))
 	b = binary.AppendVarint(b, int64(e.Lifetime))
-	b = appendString(b, e.Nonce)
-	b = binary.AppendUvarint(b, nilLen(e.Header == nil, len(e.Header)))
+	b = codecAppendString(b, e.Nonce)
+	b = binary.AppendUvarint(b, codecNilLen(e.Header == nil, len(e.Header)))
 	for _, k := range keys {
 		vs := e.Header[k]
-		b = appendString(b, k)
+		b = codecAppendString(b, k)
 		b = binary.AppendUvarint(b, uint64(len(vs)))
 		for _, v := range vs {
-			b = appendString(b, v)
+			b = codecAppendString(b, v)
 		}
 	}
-	b = appendStrings(b, e.VaryNames)
-	b = appendStrings(b, e.Tags)
+	b = codecAppendStrings(b, e.VaryNames)
+	b = codecAppendStrings(b, e.Tags)
 	b = append(b, e.Body...)
 	return b, nil
 }
@@ -127,7 +128,9 @@ func (e *Entry) MarshalBinary() ([]byte, error) {
 // UnmarshalBinary decodes data written by MarshalBinary into e, replacing all
 // of e's exported fields. Errors wrap ErrEntryFormat. It never keeps a
 // reference to data: the body is copied, and all the strings share one string
-// copied from the bytes before the body. On error e is left unchanged.
+// copied from the bytes before the body (so any one of them keeps that string
+// alive). On error e is left unchanged. The unexported fields of e are not
+// touched.
 // UnmarshalBinary implements encoding.BinaryUnmarshaler.
 func (e *Entry) UnmarshalBinary(data []byte) error {
 	if len(data) < len(entryMagic)+1 || string(data[:len(entryMagic)]) != entryMagic {
@@ -136,7 +139,7 @@ func (e *Entry) UnmarshalBinary(data []byte) error {
 	if v := data[len(entryMagic)]; v != entryVersion {
 		return fmt.Errorf("%w: unknown version %d", ErrEntryFormat, v)
 	}
-	d := decoder{b: data, off: len(entryMagic) + 1}
+	d := entryDecoder{b: data, off: len(entryMagic) + 1}
 
 	bodyN := d.uvarint()
 	if d.err != nil {
@@ -229,9 +232,9 @@ func (e *Entry) UnmarshalBinary(data []byte) error {
 	return nil
 }
 
-// decoder reads the fields before the body. After its first failure every read
+// entryDecoder reads the fields before the body. After its first failure every read
 // returns a zero value and err keeps that failure.
-type decoder struct {
+type entryDecoder struct {
 	b    []byte   // the data up to the body
 	off  int      // next byte to read
 	s    string   // string(b), set before the first string is read
@@ -239,13 +242,13 @@ type decoder struct {
 	err  error
 }
 
-func (d *decoder) fail(format string, args ...any) {
+func (d *entryDecoder) fail(format string, args ...any) {
 	if d.err == nil {
 		d.err = fmt.Errorf("%w: "+format, append([]any{ErrEntryFormat}, args...)...)
 	}
 }
 
-func (d *decoder) byte() byte {
+func (d *entryDecoder) byte() byte {
 	if d.err != nil {
 		return 0
 	}
@@ -258,7 +261,7 @@ func (d *decoder) byte() byte {
 	return c
 }
 
-func (d *decoder) uvarint() uint64 {
+func (d *entryDecoder) uvarint() uint64 {
 	if d.err != nil {
 		return 0
 	}
@@ -275,7 +278,7 @@ func (d *decoder) uvarint() uint64 {
 	return v
 }
 
-func (d *decoder) varint() int64 {
+func (d *entryDecoder) varint() int64 {
 	if d.err != nil {
 		return 0
 	}
@@ -292,7 +295,7 @@ func (d *decoder) varint() int64 {
 	return v
 }
 
-func (d *decoder) int() int {
+func (d *entryDecoder) int() int {
 	v := d.varint()
 	if int64(int(v)) != v {
 		d.fail("integer %d out of range", v)
@@ -301,7 +304,7 @@ func (d *decoder) int() int {
 	return int(v)
 }
 
-func (d *decoder) time() time.Time {
+func (d *entryDecoder) time() time.Time {
 	switch d.byte() {
 	case 0:
 		return time.Time{}
@@ -319,7 +322,7 @@ func (d *decoder) time() time.Time {
 
 // count reads an n+1 length; ok is false for nil (0) and on error. Each of the n
 // items takes at least minSize bytes, which bounds n by the remaining data.
-func (d *decoder) count(minSize int) (n int, ok bool) {
+func (d *entryDecoder) count(minSize int) (n int, ok bool) {
 	v := d.uvarint()
 	if d.err != nil || v == 0 {
 		return 0, false
@@ -332,7 +335,7 @@ func (d *decoder) count(minSize int) (n int, ok bool) {
 	return int(v), true
 }
 
-func (d *decoder) string() string {
+func (d *entryDecoder) string() string {
 	n := d.uvarint()
 	if d.err != nil {
 		return ""
@@ -348,7 +351,7 @@ func (d *decoder) string() string {
 
 // strings reads n strings into the shared slice and returns them as a slice of
 // it, capped so that an append by the caller cannot overwrite its neighbours.
-func (d *decoder) strings(n uint64) []string {
+func (d *entryDecoder) strings(n uint64) []string {
 	if d.err != nil {
 		return nil
 	}
@@ -364,55 +367,55 @@ func (d *decoder) strings(n uint64) []string {
 	return out
 }
 
-func nilLen(isNil bool, n int) uint64 {
+func codecNilLen(isNil bool, n int) uint64 {
 	if isNil {
 		return 0
 	}
 	return uint64(n) + 1
 }
 
-func uvarintSize(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
+func codecUvarintSize(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
 
-func varintSize(x int64) int {
+func codecVarintSize(x int64) int {
 	ux := uint64(x) << 1
 	if x < 0 {
 		ux = ^ux
 	}
-	return uvarintSize(ux)
+	return codecUvarintSize(ux)
 }
 
-func timeSize(t time.Time) int {
+func codecTimeSize(t time.Time) int {
 	if t.IsZero() {
 		return 1
 	}
-	return 1 + varintSize(t.UnixNano())
+	return 1 + codecVarintSize(t.UnixNano())
 }
 
-func stringSize(s string) int { return uvarintSize(uint64(len(s))) + len(s) }
+func codecStringSize(s string) int { return codecUvarintSize(uint64(len(s))) + len(s) }
 
-func stringsSize(ss []string) int {
-	n := uvarintSize(nilLen(ss == nil, len(ss)))
+func codecStringsSize(ss []string) int {
+	n := codecUvarintSize(codecNilLen(ss == nil, len(ss)))
 	for _, s := range ss {
-		n += stringSize(s)
+		n += codecStringSize(s)
 	}
 	return n
 }
 
-func appendTime(b []byte, t time.Time) []byte {
+func codecAppendTime(b []byte, t time.Time) []byte {
 	if t.IsZero() {
 		return append(b, 0)
 	}
 	return binary.AppendVarint(append(b, 1), t.UnixNano())
 }
 
-func appendString(b []byte, s string) []byte {
+func codecAppendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
-func appendStrings(b []byte, ss []string) []byte {
-	b = binary.AppendUvarint(b, nilLen(ss == nil, len(ss)))
+func codecAppendStrings(b []byte, ss []string) []byte {
+	b = binary.AppendUvarint(b, codecNilLen(ss == nil, len(ss)))
 	for _, s := range ss {
-		b = appendString(b, s)
+		b = codecAppendString(b, s)
 	}
 	return b
 }

@@ -99,11 +99,11 @@ func codecTestEntries() map[string]*Entry {
 			Header: http.Header{"Content-Type": {"application/octet-stream"}},
 			Body:   big,
 		},
-		"many headers": manyHeaderEntry(100),
+		"many headers": codecManyHeaderEntry(100),
 	}
 }
 
-func manyHeaderEntry(n int) *Entry {
+func codecManyHeaderEntry(n int) *Entry {
 	h := make(http.Header, n)
 	for i := range n {
 		h[strings.Repeat("K", i%7+1)+string(rune('a'+i%26))+strings.Repeat("x", i)] = []string{strings.Repeat("v", i)}
@@ -111,9 +111,9 @@ func manyHeaderEntry(n int) *Entry {
 	return &Entry{Kind: KindResponse, Status: 200, Header: h}
 }
 
-// entriesEqual reports whether a and b have equal exported fields, with times
+// codecEntriesEqual reports whether a and b have equal exported fields, with times
 // compared by Equal and nil-ness of slices and maps kept.
-func entriesEqual(a, b *Entry) bool {
+func codecEntriesEqual(a, b *Entry) bool {
 	return a.Kind == b.Kind && a.Status == b.Status &&
 		reflect.DeepEqual(a.Header, b.Header) &&
 		(a.Body == nil) == (b.Body == nil) && bytes.Equal(a.Body, b.Body) &&
@@ -125,8 +125,8 @@ func entriesEqual(a, b *Entry) bool {
 		reflect.DeepEqual(a.Tags, b.Tags)
 }
 
-// normalizeHeader turns nil value slices into empty ones, as decoding does.
-func normalizeHeader(h http.Header) http.Header {
+// codecNormalizeHeader turns nil value slices into empty ones, as decoding does.
+func codecNormalizeHeader(h http.Header) http.Header {
 	if h == nil {
 		return nil
 	}
@@ -155,8 +155,8 @@ func TestEntryCodecRoundTrip(t *testing.T) {
 				t.Fatalf("UnmarshalBinary: %v", err)
 			}
 			want := *e
-			want.Header = normalizeHeader(e.Header)
-			if !entriesEqual(&got, &want) {
+			want.Header = codecNormalizeHeader(e.Header)
+			if !codecEntriesEqual(&got, &want) {
 				t.Fatalf("round trip mismatch:\n got %+v\nwant %+v", got, want)
 			}
 			if got.meta != nil {
@@ -174,7 +174,7 @@ func TestEntryCodecRoundTrip(t *testing.T) {
 			for i := range b {
 				b[i] = 0xAA
 			}
-			if !entriesEqual(&got, &want) {
+			if !codecEntriesEqual(&got, &want) {
 				t.Fatal("decoded entry changed when the input buffer was overwritten")
 			}
 		})
@@ -207,7 +207,7 @@ func TestEntryCodecUnmarshalReplacesFields(t *testing.T) {
 	if err := got.UnmarshalBinary(b); err != nil {
 		t.Fatal(err)
 	}
-	if !entriesEqual(&got, e) {
+	if !codecEntriesEqual(&got, e) {
 		t.Fatalf("got %+v, want %+v", got, e)
 	}
 }
@@ -247,7 +247,7 @@ func TestEntryCodecBadMagicAndVersion(t *testing.T) {
 			if !errors.Is(err, ErrEntryFormat) {
 				t.Fatalf("err = %v, want ErrEntryFormat", err)
 			}
-			if !entriesEqual(&got, &Entry{}) {
+			if !codecEntriesEqual(&got, &Entry{}) {
 				t.Fatalf("entry changed on error: %+v", got)
 			}
 		})
@@ -327,7 +327,7 @@ func TestEntryCodecHugeLengths(t *testing.T) {
 }
 
 func TestEntryCodecAllocs(t *testing.T) {
-	e := benchEntry()
+	e := codecBenchEntry()
 	if n := testing.AllocsPerRun(100, func() { _, _ = e.MarshalBinary() }); n != 1 {
 		t.Errorf("MarshalBinary: %v allocs, want 1", n)
 	}
@@ -371,7 +371,7 @@ func FuzzUnmarshalEntry(f *testing.F) {
 		if err := e2.UnmarshalBinary(b1); err != nil {
 			t.Fatalf("re-encoded entry does not decode: %v", err)
 		}
-		if !entriesEqual(&e1, &e2) {
+		if !codecEntriesEqual(&e1, &e2) {
 			t.Fatalf("decode→encode→decode changed the entry:\n%+v\n%+v", e1, e2)
 		}
 		b2, err := e2.MarshalBinary()
@@ -384,7 +384,7 @@ func FuzzUnmarshalEntry(f *testing.F) {
 	})
 }
 
-func benchEntry() *Entry {
+func codecBenchEntry() *Entry {
 	t0 := time.Date(2025, 11, 28, 4, 42, 0, 0, time.UTC)
 	return &Entry{
 		Kind:   KindResponse,
@@ -408,7 +408,7 @@ func benchEntry() *Entry {
 }
 
 func BenchmarkEntryMarshal(b *testing.B) {
-	e := benchEntry()
+	e := codecBenchEntry()
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := e.MarshalBinary(); err != nil {
@@ -418,7 +418,7 @@ func BenchmarkEntryMarshal(b *testing.B) {
 }
 
 func BenchmarkEntryUnmarshal(b *testing.B) {
-	data, err := benchEntry().MarshalBinary()
+	data, err := codecBenchEntry().MarshalBinary()
 	if err != nil {
 		b.Fatal(err)
 	}

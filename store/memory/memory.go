@@ -1,0 +1,210 @@
+// Package memory is a bounded in-process larder.Store built on
+// github.com/maypok86/otter/v2.
+//
+// The store is bounded by bytes: each entry weighs its Entry.Size, and when the
+// total passes Options.MaxBytes otter evicts the entries least likely to be used
+// again (W-TinyLFU). Each entry expires after the ttl given to Set: otter's
+// timer wheel removes expired entries, and Get also checks the expiry against
+// the clock, so an expired entry is never returned, even before otter has
+// removed it.
+//
+// The store keeps the *larder.Entry it is given and hands the same pointer to
+// every Get: entries are immutable once stored, so nothing is copied. A hit
+// neither allocates nor takes a lock shared by all keys.
+package memory
+
+import (
+	"context"
+	"errors"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/larder-cache/larder"
+	"github.com/maypok86/otter/v2"
+)
+
+// DefaultMaxBytes is the bound used when Options.MaxBytes is zero.
+const DefaultMaxBytes = 256 << 20
+
+// Options configures a Store. The zero value is ready to use.
+type Options struct {
+	// MaxBytes bounds the total Entry.Size of stored entries. Zero means 256 MiB.
+	// Negative is an error. The bound holds once otter's maintenance has caught
+	// up with the latest writes, which it does on its own shortly after them.
+	MaxBytes int64
+	// Clock returns the current time; nil means time.Now (read through the
+	// monotonic clock). It decides when entries expire, both for Get and for
+	// otter's removal of expired entries, so tests can move time forward
+	// instead of sleeping.
+	Clock func() time.Time
+}
+
+// Stats describes what a Store holds.
+type Stats struct {
+	// Entries is the number of stored entries.
+	Entries int
+	// Bytes is the total Entry.Size of the stored entries.
+	Bytes int64
+}
+
+// Store is a bounded in-memory larder.Store. It is safe for concurrent use.
+// Call Close when done with it to stop its background goroutine.
+type Store struct {
+	cache    *otter.Cache[string, item]
+	nowNano  func() int64
+	maxBytes int64
+	clock    *clock // nil with the default clock
+}
+
+var _ larder.Store = (*Store)(nil)
+
+// item is what the otter cache holds for a key.
+type item struct {
+	entry   *larder.Entry
+	expires int64         // in the store's clock, nanoseconds
+	ttl     time.Duration // otter's expiry for the item
+}
+
+// New returns a Store configured by opts. It returns an error if opts are
+// invalid (a negative MaxBytes).
+func New(opts Options) (*Store, error) {
+	if opts.MaxBytes < 0 {
+		return nil, errors.New("memory: negative MaxBytes")
+	}
+	maxBytes := opts.MaxBytes
+	if maxBytes == 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	s := &Store{maxBytes: maxBytes}
+
+	o := &otter.Options[string, item]{
+		MaximumWeight: uint64(maxBytes),
+		Weigher: func(_ string, it item) uint32 {
+			return entryWeight(it.entry)
+		},
+		// Each item expires ttl after its latest write; reads do not extend it.
+		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, item]) time.Duration {
+			return e.Value.ttl
+		}),
+	}
+	if opts.Clock != nil {
+		s.clock = &clock{now: opts.Clock}
+		o.Clock = s.clock
+		s.nowNano = s.clock.NowNano
+	} else {
+		// Like otter's default clock: Unix nanoseconds that advance with the
+		// monotonic clock, so a step of the wall clock does not expire entries.
+		base := time.Now()
+		baseNano := base.UnixNano()
+		s.nowNano = func() int64 { return baseNano + int64(time.Since(base)) }
+	}
+	c, err := otter.New(o)
+	if err != nil {
+		return nil, err
+	}
+	s.cache = c
+	return s, nil
+}
+
+// entryWeight is e's weight for otter, which weighs in uint32.
+func entryWeight(e *larder.Entry) uint32 {
+	return uint32(min(e.Size(), math.MaxUint32))
+}
+
+// Get returns the entry stored under key, or larder.ErrNotFound if there is none
+// or it has expired. The context is not consulted: a Get never blocks.
+func (s *Store) Get(_ context.Context, key string) (*larder.Entry, error) {
+	it, ok := s.cache.GetIfPresent(key)
+	if !ok || s.nowNano() >= it.expires {
+		return nil, larder.ErrNotFound
+	}
+	return it.entry, nil
+}
+
+// Set stores e under key for ttl, replacing any previous entry. The store keeps
+// e itself, which must not be modified afterwards.
+//
+// Set removes any previous entry and stores nothing, returning nil, when ttl is
+// not positive (the entry would be expired at once) or when e.Size exceeds
+// MaxBytes (or 4 GiB), since such an entry could only evict everything else and
+// then itself. A nil e is an error. The context is not consulted: a Set never
+// blocks for long.
+func (s *Store) Set(_ context.Context, key string, e *larder.Entry, ttl time.Duration) error {
+	if e == nil {
+		return errors.New("memory: Set of a nil entry")
+	}
+	size := e.Size()
+	if ttl <= 0 || int64(size) > s.maxBytes || size > math.MaxUint32 {
+		s.cache.Invalidate(key)
+		return nil
+	}
+	now := s.nowNano()
+	expires := now + int64(ttl)
+	if expires < now { // overflow: never expires
+		expires = math.MaxInt64
+	}
+	s.cache.Set(key, item{entry: e, expires: expires, ttl: ttl})
+	return nil
+}
+
+// Delete removes the entry under key, if any. It always returns nil.
+func (s *Store) Delete(_ context.Context, key string) error {
+	s.cache.Invalidate(key)
+	return nil
+}
+
+// Stats reports what the store holds. It first runs otter's pending maintenance
+// (evictions for size, removal of expired entries), so the figures are exact at
+// that moment and Bytes is at most MaxBytes.
+func (s *Store) Stats() Stats {
+	s.cache.CleanUp()
+	return Stats{
+		Entries: s.cache.EstimatedSize(),
+		Bytes:   int64(s.cache.WeightedSize()),
+	}
+}
+
+// Close stops the store's background goroutine, which otherwise removes expired
+// entries once a second. The store still works after Close; expired entries are
+// then removed during writes and, occasionally, reads, and are never returned.
+// Close may be called more than once.
+func (s *Store) Close() {
+	s.cache.StopAllGoroutines()
+	if s.clock != nil {
+		s.clock.stop()
+	}
+}
+
+// clock adapts Options.Clock to otter.Clock. Its ticks, which drive otter's
+// periodic removal of expired entries, come from real time.
+type clock struct {
+	now func() time.Time
+
+	mu      sync.Mutex
+	tickers []*time.Ticker
+	stopped bool
+}
+
+func (c *clock) NowNano() int64 { return c.now().UnixNano() }
+
+func (c *clock) Tick(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return nil // no periodic clean-ups
+	}
+	t := time.NewTicker(d)
+	c.tickers = append(c.tickers, t)
+	return t.C
+}
+
+func (c *clock) stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopped = true
+	for _, t := range c.tickers {
+		t.Stop()
+	}
+	c.tickers = nil
+}

@@ -1,0 +1,58 @@
+// Package storetest checks that an implementation of larder.Store behaves as
+// the cache expects. A store's test calls Run once:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) larder.Store {
+//			s := mystore.New(...)
+//			t.Cleanup(s.Close)
+//			return s
+//		})
+//	}
+//
+// Run calls newStore for every subtest, with that subtest's *testing.T, so a
+// store can register its clean-up with t.Cleanup. Two stores from newStore must
+// not see each other's entries (a networked store can use a fresh key prefix or
+// database per call, or flush the backend), and each must have room for a 4 MiB
+// entry and a few hundred small ones without evicting any. The subtests run one
+// after another.
+//
+// # What is checked
+//
+//   - Get of a missing key returns an error wrapping larder.ErrNotFound.
+//   - Set then Get returns an entry whose every exported field equals the one
+//     stored: Kind, Status, Header (all values, in order), Body, RequestTime,
+//     ResponseTime and Expires (by time.Time.Equal, a zero time staying zero),
+//     InitialAge, Lifetime, VaryNames, Nonce and Tags. A nil and an empty
+//     slice or map count as equal, since a serialising store may not keep the
+//     difference. Set must not modify the entry it is given.
+//   - Set over an existing key replaces the entry; a Get after the overwrite
+//     returns the new entry, and an entry returned before is unchanged.
+//   - Delete removes the entry; deleting a missing key returns nil.
+//   - Entries expire: after their ttl, Get returns ErrNotFound (see below).
+//   - Keys with spaces, control bytes, invalid UTF-8, unicode, and keys 300
+//     bytes long (also ones differing only in their first or last byte) are
+//     kept apart. A store whose backend limits keys must map them, for example
+//     by hashing.
+//   - A 4 MiB body is stored and returned intact.
+//   - Concurrent Set, Get and Delete from many goroutines, on keys of their own
+//     and on shared keys, never return a torn or foreign entry. Run the tests
+//     with -race.
+//   - Calls with a cancelled context, or one whose deadline has passed, must not
+//     hang: each must return within a few seconds, either completing normally
+//     (what an in-memory store does) or with an error wrapping
+//     context.Canceled or context.DeadlineExceeded. The store must work
+//     normally afterwards with a live context.
+//
+// # Expiry and clocks
+//
+// A store with an injectable clock passes WithAdvance, a hook that moves the
+// store's clock forward; the expiry tests then take no real time and check the
+// bounds tightly: an entry is returned 1 ms before its ttl runs out and not
+// 1 ms after, and an overwrite restarts the ttl.
+//
+// Without WithAdvance the expiry test uses real time: it stores an entry with a
+// 1 s ttl, and polls Get every 50 ms for up to 2.5 s until it is gone, while an
+// entry stored with a one-hour ttl must stay. That suits networked stores whose
+// ttl has a resolution of one second (memcached), and costs about 1 s of wall
+// time.
+package storetest
