@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/larder-cache/larder/internal/invalidation"
 )
 
 // Cache is an HTTP cache following RFC 9111, shared by default. Its
@@ -108,31 +110,46 @@ func requestKey(r *http.Request) string {
 	return urlKey(scheme, host, r.URL)
 }
 
+// urlKey is the normal form of an absolute URI that primary keys use, the
+// same as invalidation.Normalize gives (RFC 3986 §6.2), so that invalidated
+// and purged URIs find what was stored. Most request targets are already in
+// normal form; they take a short path with one allocation.
 func urlKey(scheme, host string, u *url.URL) string {
-	host = normalHost(scheme, host)
 	path := u.EscapedPath()
-	if path == "" {
-		path = "/"
+	if plainKeyParts(scheme, host, path, u.RawQuery) {
+		if u.RawQuery == "" {
+			return scheme + "://" + host + path
+		}
+		return scheme + "://" + host + path + "?" + u.RawQuery
 	}
-	if u.RawQuery == "" && !u.ForceQuery {
-		return scheme + "://" + host + path
+	v := url.URL{Scheme: scheme, Host: host, Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
+	if k, ok := invalidation.Normalize(&v); ok {
+		return k
 	}
 	return scheme + "://" + host + path + "?" + u.RawQuery
 }
 
-func normalHost(scheme, host string) string {
-	switch {
-	case scheme == "http" && strings.HasSuffix(host, ":80"):
-		host = host[:len(host)-3]
-	case scheme == "https" && strings.HasSuffix(host, ":443"):
-		host = host[:len(host)-4]
+// plainKeyParts reports whether the parts are already in normal form: a
+// lowercase host with no default or zero-led port, a path starting with "/"
+// without percent-encoding or dot segments, a query without percent-encoding.
+func plainKeyParts(scheme, host, path, query string) bool {
+	if path == "" || path[0] != '/' || strings.IndexByte(path, '%') >= 0 ||
+		strings.Contains(path, "/.") || strings.IndexByte(query, '%') >= 0 {
+		return false
 	}
 	for i := 0; i < len(host); i++ {
-		if c := host[i]; 'A' <= c && c <= 'Z' {
-			return strings.ToLower(host)
+		switch c := host[i]; {
+		case 'A' <= c && c <= 'Z', c == '[', c == '@':
+			return false
+		case c == ':':
+			port := host[i+1:]
+			if port == "" || port[0] == '0' ||
+				(scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+				return false
+			}
 		}
 	}
-	return host
+	return host != ""
 }
 
 func variantKey(primary, nonce, secondary string) string {

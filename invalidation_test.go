@@ -105,3 +105,24 @@ func TestInvalidationCacheStatus(t *testing.T) {
 		t.Fatalf("Cache-Status %q", got)
 	}
 }
+
+// Keys and invalidation targets share one normal form (RFC 3986 §6.2), so an
+// unsafe request to a differently spelled URI still invalidates.
+func TestInvalidation_NormalisedURIs(t *testing.T) {
+	tests := []struct{ stored, unsafe string }{
+		{"/a%7Eb", "/a~b"},
+		{"/a/./b", "/a/b"},
+		{"/a/b/../c", "/a/c"},
+		{"/x?q=%7e", "/x?q=~"},
+		{"/p%2fq", "/p%2Fq"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.stored, func(t *testing.T) {
+			f := newFixture(t, respond(200, "x", "Cache-Control", "max-age=60"))
+			f.do("GET", tc.stored)
+			f.do("POST", tc.unsafe)
+			f.do("GET", tc.stored)
+			expectCalls(t, f.orig, 3)
+		})
+	}
+}

@@ -67,8 +67,8 @@ func TestIncompleteResponsesAreNotStored(t *testing.T) {
 
 type failingWriter struct{ header http.Header }
 
-func (w *failingWriter) Header() http.Header        { return w.header }
-func (w *failingWriter) WriteHeader(int)            {}
+func (w *failingWriter) Header() http.Header       { return w.header }
+func (w *failingWriter) WriteHeader(int)           {}
 func (w *failingWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
 
 func TestMaxObjectSizeStreamsWithoutStoring(t *testing.T) {
