@@ -1,6 +1,10 @@
 package larder
 
-import "github.com/larder-cache/larder/internal/cachecontrol"
+import (
+	"sync/atomic"
+
+	"github.com/larder-cache/larder/internal/cachecontrol"
+)
 
 // entryMeta is what the cache derives from a stored response once, so that a
 // hit does not parse header fields again.
@@ -8,6 +12,15 @@ type entryMeta struct {
 	cc           cachecontrol.Directives // the directives the cache obeys (targeted or Cache-Control)
 	etag         string                  // the ETag field, for validation
 	lastModified string                  // the Last-Modified field, for validation
+
+	// hit caches the Cache-Status field of the latest hit: hits within the
+	// same second share it instead of formatting their own.
+	hit atomic.Pointer[hitMember]
+}
+
+type hitMember struct {
+	ttl   int64
+	field []string
 }
 
 func (c *Cache) newMeta(e *Entry) *entryMeta {

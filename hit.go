@@ -29,9 +29,10 @@ func (x *exchange) writeStored(e *Entry, m *entryMeta, age time.Duration, cacheS
 	}
 	h["Age"] = ageField(age)
 	if cacheStatus == "" {
-		cacheStatus = x.hitStatus(e, age)
+		h["Cache-Status"] = x.hitStatus(e, m, age)
+	} else {
+		h["Cache-Status"] = []string{cacheStatus}
 	}
-	h["Cache-Status"] = []string{cacheStatus}
 	x.ev.Status = status
 	x.w.WriteHeader(status)
 	switch {

@@ -30,49 +30,68 @@ type exchange struct {
 }
 
 func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler, rt *route) {
-	x := &exchange{c: c, w: w, r: r, next: next, rt: rt, shared: c.cfg.shared}
-	defer x.observe()
+	// The exchange stays on the stack while the cache answers by itself; it
+	// moves to the heap only when the handler is called.
+	x := exchange{c: c, w: w, r: r, next: next, rt: rt, shared: c.cfg.shared}
+	if x.fromCache() {
+		x.observe()
+		return
+	}
+	hx := new(exchange)
+	*hx = x
+	defer hx.observe()
+	if hx.ev.Outcome == OutcomeMethod || hx.ev.Outcome == OutcomeBypass {
+		hx.forward(r)
+		return
+	}
+	hx.fetch()
+}
+
+// fromCache answers the request from storage when it can (a hit, or a 504
+// for only-if-cached) and reports whether it did. Otherwise it leaves what
+// the handler call needs: the outcome, and the stale response to validate.
+func (x *exchange) fromCache() bool {
+	r := x.r
 	switch {
 	case r.Method != http.MethodGet && r.Method != http.MethodHead:
 		x.ev.Outcome = OutcomeMethod
-		x.forward(r)
-		return
+		return false
 	case r.Header["Upgrade"] != nil:
 		x.ev.Outcome = OutcomeBypass
-		x.forward(r)
-		return
+		return false
 	}
 	x.reqCC = cachecontrol.ParseRequest(r.Header)
 	x.key = requestKey(r)
-	if uk := rt.userKey(r); uk != "" {
+	if uk := x.rt.userKey(r); uk != "" {
 		x.key += uk
 		x.shared = false
 	}
-
-	if e := x.lookup(); e != nil {
-		now := c.cfg.now()
-		age := freshness.CurrentAge(e.InitialAge, e.ResponseTime, now)
-		m := c.metaOf(e)
-		switch freshness.Check(age, e.Lifetime, x.reqCC, m.cc, x.shared) {
-		case freshness.Fresh, freshness.StaleAllowed:
-			x.ev.Outcome = OutcomeHit
-			x.writeStored(e, m, age, "")
-			return
-		}
+	e := x.lookup()
+	if e == nil {
 		if x.reqCC.OnlyIfCached {
 			x.gatewayTimeout()
-			return
+			return true
 		}
-		x.stale = e
-		x.ev.Outcome = OutcomeStale
-		if x.reqCC.NoCache {
-			x.ev.Outcome = OutcomeRequest
-		}
-	} else if x.reqCC.OnlyIfCached {
-		x.gatewayTimeout()
-		return
+		return false
 	}
-	x.fetch()
+	age := freshness.CurrentAge(e.InitialAge, e.ResponseTime, x.c.cfg.now())
+	m := x.c.metaOf(e)
+	switch freshness.Check(age, e.Lifetime, x.reqCC, m.cc, x.shared) {
+	case freshness.Fresh, freshness.StaleAllowed:
+		x.ev.Outcome = OutcomeHit
+		x.writeStored(e, m, age, "")
+		return true
+	}
+	if x.reqCC.OnlyIfCached {
+		x.gatewayTimeout()
+		return true
+	}
+	x.stale = e
+	x.ev.Outcome = OutcomeStale
+	if x.reqCC.NoCache {
+		x.ev.Outcome = OutcomeRequest
+	}
+	return false
 }
 
 // lookup finds the stored response for the request, following a Vary index

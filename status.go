@@ -8,12 +8,24 @@ import (
 // Cache-Status field values (RFC 9211 §2). Each response gets one member,
 // appended after any member an upstream cache added.
 
-func (x *exchange) hitStatus(e *Entry, age time.Duration) string {
+// hitStatus returns the Cache-Status field of a hit, shared by the hits on
+// the same entry within one second (m may be nil).
+func (x *exchange) hitStatus(e *Entry, m *entryMeta, age time.Duration) []string {
+	ttl := int64((e.Lifetime - age) / time.Second)
+	if m != nil {
+		if h := m.hit.Load(); h != nil && h.ttl == ttl {
+			return h.field
+		}
+	}
 	b := make([]byte, 0, 48)
 	b = append(b, x.c.cfg.name...)
 	b = append(b, "; hit; ttl="...)
-	b = strconv.AppendInt(b, int64((e.Lifetime-age)/time.Second), 10)
-	return string(b)
+	b = strconv.AppendInt(b, ttl, 10)
+	field := []string{string(b)}
+	if m != nil {
+		m.hit.Store(&hitMember{ttl: ttl, field: field})
+	}
+	return field
 }
 
 // forwardStatus is the member of a response the handler produced.

@@ -136,7 +136,10 @@ func fieldLines(h http.Header, field string) []string {
 	if vs, ok := h[field]; ok {
 		return vs
 	}
-	return h.Values(field)
+	if c := http.CanonicalHeaderKey(field); c != field {
+		return h[c]
+	}
+	return nil
 }
 
 // Parse parses every line of the named field in h. For Cache-Control it uses
