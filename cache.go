@@ -152,8 +152,11 @@ func plainKeyParts(scheme, host, path, query string) bool {
 	return host != ""
 }
 
-func variantKey(primary, nonce, secondary string) string {
-	return primary + "\x00v=" + nonce + "\x00" + secondary
+// variantKey is where one variant of a URL is stored: under the URL's Vary
+// index nonce, the user (per-user routes) and the secondary key (RFC 9111
+// §4.1).
+func variantKey(primary, nonce, user, secondary string) string {
+	return primary + "\x00v=" + nonce + "\x00" + user + "\x00" + secondary
 }
 
 // Store calls: each bounded by the store timeout, a panic-free failure mode.

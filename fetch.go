@@ -257,7 +257,7 @@ func (x *exchange) put(e *Entry) {
 	if ttl <= 0 {
 		return
 	}
-	if len(e.VaryNames) == 0 {
+	if len(e.VaryNames) == 0 && x.user == "" {
 		x.record(x.c.set(ctx, x.key, e, ttl))
 		return
 	}
@@ -275,7 +275,7 @@ func (x *exchange) put(e *Entry) {
 		}
 		idx = ni
 	}
-	x.record(x.c.set(ctx, variantKey(x.key, idx.Nonce, vary.Key(e.VaryNames, x.r.Header)), e, ttl))
+	x.record(x.c.set(ctx, variantKey(x.key, idx.Nonce, x.user, vary.Key(e.VaryNames, x.r.Header)), e, ttl))
 }
 
 func (x *exchange) record(err error) {

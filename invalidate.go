@@ -41,17 +41,12 @@ func (x *exchange) invalidate(h http.Header) {
 			uris = append(uris, target.ResolveReference(ref).String())
 		}
 	}
-	user := x.rt.userKey(r)
 	ctx := x.background()
 	for _, s := range uris {
 		u, err := url.Parse(s)
 		if err != nil || u.Host == "" {
 			continue
 		}
-		key := urlKey(u.Scheme, u.Host, u)
-		x.dropKey(ctx, key)
-		if user != "" {
-			x.dropKey(ctx, key+user)
-		}
+		x.dropKey(ctx, urlKey(u.Scheme, u.Host, u))
 	}
 }

@@ -126,3 +126,44 @@ func TestInvalidation_NormalisedURIs(t *testing.T) {
 		})
 	}
 }
+
+// Invalidating a URL drops every user's copy on per-user routes, whichever
+// route (per user or not) handled the unsafe request.
+func TestInvalidation_PerUserCopies(t *testing.T) {
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "private, max-age=60")
+		_, _ = w.Write([]byte("page of " + r.Header.Get("Authorization")))
+	})
+	getRoute := f.cache.Route(larder.PerUser(larder.UserHeader("Authorization")))(f.orig)
+	plain := f.cache.Middleware(f.orig)
+	get := func(user string) string {
+		f.h = getRoute
+		return f.do("GET", "/me", "Authorization", user).Body.String()
+	}
+	get("alice")
+	get("bob")
+	f.h = plain
+	f.do("PATCH", "/me")
+	get("alice")
+	get("bob")
+	expectCalls(t, f.orig, 5)
+	if got := get("bob"); got != "page of bob" {
+		t.Fatalf("got %q", got)
+	}
+	expectCalls(t, f.orig, 5)
+}
+
+// On a per-user route an anonymous request never gets a response stored for
+// a user, nor a user one stored for anonymous requests.
+func TestPerUser_AnonymousIsItsOwnVariant(t *testing.T) {
+	f := newFixture(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		_, _ = w.Write([]byte("page of " + r.Header.Get("Authorization")))
+	}).route(larder.PerUser(larder.UserHeader("Authorization")))
+	for _, u := range []string{"", "alice", "", "alice"} {
+		if got := f.do("GET", "/me", "Authorization", u).Body.String(); got != "page of "+u {
+			t.Fatalf("user %q got %q", u, got)
+		}
+	}
+	expectCalls(t, f.orig, 2)
+}

@@ -62,7 +62,7 @@ func PrivateCache() Option {
 // (the seed's cache-wide cache_vary). They are merged into the response's Vary
 // field. A route's Vary option replaces this default for that route.
 func WithVary(names ...string) Option {
-	return func(c *config) { c.vary = lowerNames(names) }
+	return func(c *config) { c.vary = fieldNames(names) }
 }
 
 // WithClock sets the clock the cache reads; tests pass a fake one so that
@@ -160,10 +160,11 @@ func WithSetCookieStorage() Option {
 	return func(c *config) { c.storeSetCookie = true }
 }
 
-func lowerNames(names []string) []string {
+// fieldNames returns the non-empty names in canonical form.
+func fieldNames(names []string) []string {
 	out := make([]string, 0, len(names))
 	for _, n := range names {
-		n = strings.ToLower(strings.TrimSpace(n))
+		n = http.CanonicalHeaderKey(strings.TrimSpace(n))
 		if n != "" {
 			out = append(out, n)
 		}

@@ -49,7 +49,7 @@ func Expiry(d time.Duration) RouteOption {
 // Vary sets the request header fields the route's responses vary on, replacing
 // the cache-wide WithVary default. It is the seed's per-route cache_vary.
 func Vary(names ...string) RouteOption {
-	return func(r *route) { r.vary, r.hasVary = lowerNames(names), true }
+	return func(r *route) { r.vary, r.hasVary = fieldNames(names), true }
 }
 
 // Public marks the route's responses Cache-Control: public, so shared caches
@@ -96,8 +96,10 @@ func UserCookie(name string) func(*http.Request) (string, bool) {
 
 // Invalidate adds URLs to invalidate when an unsafe request to the route
 // succeeds (RFC 9111 §4.4 already covers the target URI, Location and
-// Content-Location). fn returns paths or absolute URLs; paths resolve against
-// the request's origin. This is the seed's collecting storage, generalised.
+// Content-Location). fn returns absolute URLs or references resolved against
+// the request URL as a link would be ("/users" is a path on the request's
+// origin; "friends" from /users/1 is /users/friends). This is the seed's
+// collecting storage, generalised.
 func Invalidate(fn func(*http.Request) []string) RouteOption {
 	return func(r *route) { r.invalidate = fn }
 }
@@ -133,16 +135,23 @@ func newRoute(opts []RouteOption) *route {
 	return rt
 }
 
-// userKey returns the key suffix for the request's user, or "" when the route
-// is not per user or the request has no user.
+// anonymous is the user part of the keys of a per-user route's requests
+// that carry no user.
+const anonymous = "-"
+
+// userKey returns the user part of the request's variant keys: "" when the
+// route is not per user, anonymous when the request has no user, else a hash
+// of the user's id. On a per-user route every response is stored as a
+// variant under the URL's Vary index, so invalidating the URL (deleting the
+// index) drops every user's copy at once.
 func (rt *route) userKey(r *http.Request) string {
 	if rt == nil || rt.user == nil {
 		return ""
 	}
 	id, ok := rt.user(r)
 	if !ok {
-		return ""
+		return anonymous
 	}
 	sum := sha256.Sum256([]byte(id))
-	return "\x00u=" + hex.EncodeToString(sum[:16])
+	return "u=" + hex.EncodeToString(sum[:16])
 }

@@ -20,7 +20,8 @@ type exchange struct {
 	reqCC  cachecontrol.Directives
 	shared bool // false when the request is keyed per user (private for that user)
 
-	key       string // primary key (with the user suffix on per-user routes)
+	key       string // primary key: the request's absolute URI in normal form
+	user      string // per-user routes: the user's key part (or anonymous); else ""
 	index     *Entry // the URL's Vary index, if one was found
 	stale     *Entry // the stored response being revalidated or replaced
 	storedKey string // where stale lives
@@ -62,8 +63,7 @@ func (x *exchange) fromCache() bool {
 	}
 	x.reqCC = cachecontrol.ParseRequest(r.Header)
 	x.key = requestKey(r)
-	if uk := x.rt.userKey(r); uk != "" {
-		x.key += uk
+	if x.user = x.rt.userKey(r); x.user != "" && x.user != anonymous {
 		x.shared = false
 	}
 	e := x.lookup()
@@ -112,7 +112,7 @@ func (x *exchange) lookup() *Entry {
 	if e.Kind == KindVary {
 		x.index = e
 		x.ev.Outcome = OutcomeVaryMiss
-		x.storedKey = variantKey(x.key, e.Nonce, vary.Key(e.VaryNames, x.r.Header))
+		x.storedKey = variantKey(x.key, e.Nonce, x.user, vary.Key(e.VaryNames, x.r.Header))
 		if e, err = x.c.get(ctx, x.storedKey); err != nil {
 			x.ev.StoreErr = err
 			return nil
@@ -121,7 +121,8 @@ func (x *exchange) lookup() *Entry {
 			return nil
 		}
 	}
-	if e.Kind != KindResponse {
+	if e.Kind != KindResponse || (x.user != "" && x.index == nil) {
+		// A per-user request only selects a response stored for its user.
 		return nil
 	}
 	return e

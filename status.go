@@ -11,7 +11,7 @@ import (
 // hitStatus returns the Cache-Status field of a hit, shared by the hits on
 // the same entry within one second (m may be nil).
 func (x *exchange) hitStatus(e *Entry, m *entryMeta, age time.Duration) []string {
-	ttl := int64((e.Lifetime - age) / time.Second)
+	ttl := ttlSeconds(e.Lifetime, age)
 	if m != nil {
 		if h := m.hit.Load(); h != nil && h.ttl == ttl {
 			return h.field
@@ -40,7 +40,7 @@ func (x *exchange) forwardStatus(cw *capture, sent int) string {
 	}
 	if cw.keep {
 		b = append(b, "; stored; ttl="...)
-		b = strconv.AppendInt(b, int64((cw.plan.lifetime-cw.plan.initialAge)/time.Second), 10)
+		b = strconv.AppendInt(b, ttlSeconds(cw.plan.lifetime, cw.plan.initialAge), 10)
 	}
 	if x.ev.StoreErr != nil {
 		b = append(b, "; detail=store-error"...)
@@ -59,11 +59,17 @@ func (x *exchange) revalidatedStatus(e *Entry, age time.Duration, stored bool) s
 		b = append(b, "; stored"...)
 	}
 	b = append(b, "; ttl="...)
-	b = strconv.AppendInt(b, int64((e.Lifetime-age)/time.Second), 10)
+	b = strconv.AppendInt(b, ttlSeconds(e.Lifetime, age), 10)
 	if x.ev.StoreErr != nil {
 		b = append(b, "; detail=store-error"...)
 	}
 	return string(b)
+}
+
+// ttlSeconds is the remaining freshness in whole seconds, consistent with
+// the Age field (which truncates the age): lifetime seconds minus Age.
+func ttlSeconds(lifetime, age time.Duration) int64 {
+	return int64(lifetime/time.Second) - int64(age/time.Second)
 }
 
 func fwdParam(o Outcome) string {

@@ -21,6 +21,14 @@ var ErrStoreTimeout = errors.New("larder: store call timed out")
 // (see WithStoreTimeout); a networked store must honour it. A Store must be safe
 // for concurrent use.
 //
+// Keys are opaque strings built by the cache. A response without Vary is
+// stored under its URI in normal form ("https://example.com/users/1"); a URL
+// whose responses vary (or that a per-user route serves) keeps a KindVary
+// index there, and each variant under that URI followed by NUL-separated
+// parts. A store that needs a restricted key alphabet (memcached) hashes keys.
+// Delete is called for invalidation and purge, also for keys that were never
+// stored; it is the seed's "collect".
+//
 // Entries passed to Set are never modified by the cache afterwards, and entries
 // returned by Get are never modified by the cache, so an in-process store may keep
 // and hand out the same pointer. A store that serialises entries uses
