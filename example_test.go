@@ -206,7 +206,7 @@ func ExampleExpiry() {
 	//     Cache-Status: Larder; hit; ttl=1
 	// 200 "Bob Bobber, call 2"
 	//     Cache-Control: max-age=10
-	//     Cache-Status: Larder; fwd=uri-miss; stored; ttl=10
+	//     Cache-Status: Larder; fwd=stale; stored; ttl=10
 }
 
 // PerUser stores a private route's responses (the seed's

@@ -38,9 +38,11 @@ func (x *exchange) fetch() {
 		etag, lm = m.etag, m.lastModified
 	}
 	validating := etag != "" || lm != ""
-	// The cache asks for a full response it can store, and answers the
-	// client's own validators itself (RFC 9111 §4.3.2).
-	x.ownConds = (inm || ims) && (r.Method == http.MethodGet || validating)
+	// With a stored response the cache asks for a full response (or a 304
+	// for its own validators) and answers the client's validators itself.
+	// With none it must not evaluate them: they go to the origin
+	// (RFC 9111 §4.3.2).
+	x.ownConds = (inm || ims) && x.stale != nil
 	if x.ownConds || validating {
 		out = r.Clone(r.Context())
 		delete(out.Header, "If-None-Match")
@@ -118,8 +120,6 @@ func (x *exchange) admit(cw *capture) (storePlan, string) {
 		return storePlan{}, "set-cookie"
 	case h["Trailer"] != nil:
 		return storePlan{}, "trailer"
-	case h["Content-Range"] != nil:
-		return storePlan{}, "partial"
 	}
 	if n, ok := contentLength(h); ok && n > cfg.maxObject {
 		return storePlan{}, "too-large"
@@ -130,7 +130,7 @@ func (x *exchange) admit(cw *capture) (storePlan, string) {
 	}
 	lifetime, _ := freshness.Lifetime(cw.status, h, cw.cc, x.shared, cw.respTime, x.c.heuristic())
 	age := freshness.InitialAge(h, x.reqTime, cw.respTime)
-	ttl := x.c.keepFor(lifetime, age, cw.cc, h, cw.status)
+	ttl := x.c.keepFor(lifetime, age, cw.cc)
 	if ttl <= 0 {
 		return storePlan{}, "stale"
 	}
@@ -289,14 +289,12 @@ func (x *exchange) record(err error) {
 }
 
 // keepFor returns how long, from its response time, a response is kept: its
-// remaining freshness, then the stale window its stale-while-revalidate or
-// stale-if-error allows (RFC 5861) or, when it has a validator, the stale
-// retention so it can be revalidated.
-func (c *Cache) keepFor(lifetime, age time.Duration, cc cachecontrol.Directives, h http.Header, status int) time.Duration {
-	grace := max(cc.StaleWhileRevalidate.Duration(), cc.StaleIfError.Duration())
-	if hasETag(h) || h["Last-Modified"] != nil || (c.cfg.etags && status == http.StatusOK) {
-		grace = max(grace, c.cfg.staleRetention)
-	}
+// remaining freshness, then the longest of the stale windows its
+// stale-while-revalidate or stale-if-error allows (RFC 5861) and the stale
+// retention, during which it can be revalidated (RFC 9111 §4.3), updated by
+// a HEAD (§4.3.5) or served to a request that accepts it stale (§4.2.4).
+func (c *Cache) keepFor(lifetime, age time.Duration, cc cachecontrol.Directives) time.Duration {
+	grace := max(cc.StaleWhileRevalidate.Duration(), cc.StaleIfError.Duration(), c.cfg.staleRetention)
 	return lifetime - age + grace
 }
 

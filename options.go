@@ -11,8 +11,8 @@ import (
 // WithMaxObjectSize option is given. Larger bodies stream through unstored.
 const DefaultMaxObjectSize = 8 << 20
 
-// DefaultStaleRetention is how long a stale response that has a validator is
-// kept for revalidation when no WithStaleRetention option is given.
+// DefaultStaleRetention is how long a stale response is kept for
+// revalidation when no WithStaleRetention option is given.
 const DefaultStaleRetention = time.Hour
 
 // Option configures a Cache.
@@ -120,9 +120,10 @@ func WithHeuristic(fraction float64, max time.Duration) Option {
 	}
 }
 
-// WithStaleRetention sets how long a stale response that carries a validator
-// (ETag or Last-Modified) is kept so that it can be revalidated with a
-// conditional request instead of fetched again. Negative means zero.
+// WithStaleRetention sets how long a response is kept once stale (beyond
+// what its stale-while-revalidate or stale-if-error ask for), so that it can
+// be revalidated with a conditional request instead of fetched again, or
+// served to a request with max-stale. Negative means zero.
 func WithStaleRetention(d time.Duration) Option {
 	return func(c *config) { c.staleRetention = max(d, 0) }
 }

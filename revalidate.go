@@ -38,8 +38,10 @@ func (x *exchange) freshen(cw *capture) {
 func (x *exchange) headUpdate(cw *capture) {
 	m := x.c.metaOf(x.stale)
 	tag, lm := firstValue(cw.header, "Etag"), firstValue(cw.header, "Last-Modified")
-	match := (tag != "" || lm != "") &&
-		(tag == "" || tag == m.etag) && (lm == "" || lm == m.lastModified)
+	// Validators the HEAD response carries must match; with none on either
+	// side, nothing tells them apart, and the HEAD response updates.
+	match := (tag == m.etag || tag == "" && m.etag == "") &&
+		(lm == m.lastModified || lm == "" && m.lastModified == "")
 	if n, ok := contentLength(cw.header); ok && n != int64(len(x.stale.Body)) {
 		match = false
 	}
@@ -72,7 +74,7 @@ func (x *exchange) refresh(cw *capture) (*Entry, bool) {
 		storability.Request{Method: http.MethodGet, Header: x.r.Header, CC: x.reqCC},
 		storability.Response{Status: old.Status, Header: merged, CC: cc},
 		x.shared)
-	ttl := x.c.keepFor(ne.Lifetime, ne.InitialAge, cc, merged, old.Status)
+	ttl := x.c.keepFor(ne.Lifetime, ne.InitialAge, cc)
 	if !ok || ttl <= 0 {
 		if reason == "" {
 			reason = "stale"

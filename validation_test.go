@@ -154,3 +154,29 @@ func TestValidation_RouteExpiryRevalidatesWithETag(t *testing.T) {
 		t.Fatalf("Cache-Status %q", got)
 	}
 }
+
+func TestValidation_RFC9111_4_3_5_HEADUpdatesResponseWithoutValidators(t *testing.T) {
+	f := newFixture(t, respond(200, "body", "Cache-Control", "max-age=10", "X-V", "1"))
+	f.do("GET", "/x")
+	f.clock.Advance(20 * time.Second)
+	f.orig.fn = respond(200, "", "Cache-Control", "max-age=100", "X-V", "2")
+	f.do("HEAD", "/x")
+	w := f.do("GET", "/x")
+	expectCalls(t, f.orig, 2)
+	if w.Body.String() != "body" || w.Header().Get("X-V") != "2" {
+		t.Fatalf("GET after HEAD update: %q %v", w.Body, w.Header())
+	}
+}
+
+func TestValidation_StaleKeptForMaxStale(t *testing.T) {
+	f := newFixture(t, respond(200, "body", "Cache-Control", "max-age=10"), larder.WithStaleRetention(time.Minute))
+	f.do("GET", "/x")
+	f.clock.Advance(50 * time.Second)
+	if w := f.do("GET", "/x", "Cache-Control", "max-stale=60"); w.Body.String() != "body" {
+		t.Fatalf("got %q", w.Body)
+	}
+	expectCalls(t, f.orig, 1)
+	f.clock.Advance(30 * time.Second) // past lifetime + retention: gone
+	f.do("GET", "/x", "Cache-Control", "max-stale")
+	expectCalls(t, f.orig, 2)
+}

@@ -42,11 +42,12 @@ func TestHandlerCacheControlDecides(t *testing.T) {
 	}
 	wantCalls(t, a, 1)
 
-	// Expired: the memory store drops it on the fake clock, the handler runs.
+	// Expired: the stale entry is kept for revalidation; without a validator
+	// the handler runs and the new response replaces it.
 	clock.Advance(7 * time.Second)
 	res = exampletest.Get(t, srv, "/users/1")
-	if got := res.Header.Get("Cache-Status"); !strings.Contains(got, "fwd=uri-miss") {
-		t.Errorf("after expiry: Cache-Status %q, want a miss", got)
+	if got := res.Header.Get("Cache-Status"); got != "Larder; fwd=stale; stored; ttl=10" {
+		t.Errorf("after expiry: Cache-Status %q, want fwd=stale", got)
 	}
 	wantCalls(t, a, 2)
 }

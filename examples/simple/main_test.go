@@ -48,10 +48,10 @@ func TestGetUserIsCachedForTenSeconds(t *testing.T) {
 	}
 	wantCalls(t, a, 2)
 
-	// After 10 seconds the entry has expired: the handler runs again.
+	// After 10 seconds the entry is stale: the handler runs again.
 	clock.Advance(2 * time.Second)
 	res = exampletest.Get(t, srv, "/users/1")
-	if res.Body != "Bob Bobber" || !strings.Contains(res.Header.Get("Cache-Status"), "fwd=uri-miss") {
+	if res.Body != "Bob Bobber" || !strings.Contains(res.Header.Get("Cache-Status"), "fwd=stale") {
 		t.Fatalf("after expiry: %q, Cache-Status %q", res.Body, res.Header.Get("Cache-Status"))
 	}
 	wantCalls(t, a, 3)
