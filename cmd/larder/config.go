@@ -1,0 +1,280 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/larder-cache/larder"
+)
+
+// envPrefix prefixes the environment variable of every flag: --admin-token is
+// LARDER_ADMIN_TOKEN.
+const envPrefix = "LARDER_"
+
+// config is the daemon's validated configuration.
+type config struct {
+	upstream          *url.URL
+	listen            string
+	store             storeConfig
+	admin             string
+	adminToken        string
+	maxObjectSize     int64
+	upstreamTimeout   time.Duration
+	readHeaderTimeout time.Duration
+	idleTimeout       time.Duration
+	shutdownTimeout   time.Duration
+	rewriteHost       bool
+	logFormat         string
+	logLevel          slog.Level
+	accessLog         bool
+}
+
+// errHelp is returned by parseConfig when --help was asked for; the usage has
+// then been written.
+var errHelp = flag.ErrHelp
+
+// envName is the environment variable read for a flag.
+func envName(flagName string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseConfig reads the flags, falling back on the LARDER_* environment for
+// each one not given, and validates the result. Usage goes to stdout on
+// --help; every error is one line meant for stderr.
+func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("larder", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var (
+		upstream, store, logFormat, logLevel string
+		c                                    = config{maxObjectSize: larder.DefaultMaxObjectSize}
+	)
+	maxObject := sizeValue(c.maxObjectSize)
+	fs.StringVar(&upstream, "upstream", "", "origin `URL` (http or https) the proxy forwards to; required")
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "`address` the proxy listens on")
+	fs.StringVar(&store, "store", defaultStore, "cache store `URL`; only memory://?size=SIZE is supported for now")
+	fs.StringVar(&c.admin, "admin", "", "`address` of the admin API (purge, /metrics, /healthz); off when empty")
+	fs.StringVar(&c.adminToken, "admin-token", "", "bearer `token` the admin API requires; mandatory unless --admin is a loopback address (prefer the environment variable)")
+	fs.Var(&maxObject, "max-object-size", "largest response body stored (`SIZE`: 1000000, 512KiB, 8MiB, 1GiB, ...)")
+	fs.DurationVar(&c.upstreamTimeout, "upstream-timeout", 30*time.Second, "how long to wait for the upstream's response header (504 after)")
+	fs.DurationVar(&c.readHeaderTimeout, "read-header-timeout", 10*time.Second, "how long a client may take to send a request header")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", 120*time.Second, "how long an idle client keep-alive connection is kept")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may run on after SIGINT/SIGTERM")
+	fs.BoolVar(&c.rewriteHost, "rewrite-host", false, "send the upstream's host as Host instead of the client's")
+	fs.StringVar(&logFormat, "log-format", "text", "log `format`: text or json")
+	fs.StringVar(&logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.BoolVar(&c.accessLog, "access-log", true, "log every request (method, path, status, cache outcome, bytes, duration)")
+	help := fs.Bool("help", false, "show this help and exit")
+	fs.BoolVar(help, "h", false, "show this help and exit")
+
+	// The environment first, so that flags given on the command line override it.
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if envErr != nil || f.Name == "help" || f.Name == "h" {
+			return
+		}
+		name := envName(f.Name)
+		v := getenv(name)
+		if v == "" {
+			return
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			envErr = fmt.Errorf("invalid value for %s: %v", name, err)
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(fs, stdout)
+			return nil, errHelp
+		}
+		return nil, fmt.Errorf("%v (see larder --help)", firstLine(err.Error()))
+	}
+	if *help {
+		usage(fs, stdout)
+		return nil, errHelp
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (see larder --help)", fs.Arg(0))
+	}
+
+	var err error
+	if c.upstream, err = parseUpstream(upstream); err != nil {
+		return nil, err
+	}
+	if c.store, err = parseStore(store); err != nil {
+		return nil, err
+	}
+	if c.listen == "" {
+		return nil, errors.New("--listen must not be empty")
+	}
+	c.maxObjectSize = int64(maxObject)
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"upstream-timeout", c.upstreamTimeout},
+		{"read-header-timeout", c.readHeaderTimeout},
+		{"idle-timeout", c.idleTimeout},
+		{"shutdown-timeout", c.shutdownTimeout},
+	} {
+		if d.v < 0 {
+			return nil, fmt.Errorf("--%s must not be negative", d.name)
+		}
+	}
+	switch logFormat {
+	case "text", "json":
+		c.logFormat = logFormat
+	default:
+		return nil, fmt.Errorf("--log-format %q: want text or json", logFormat)
+	}
+	if err := c.logLevel.UnmarshalText([]byte(logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
+	}
+	if c.admin != "" && c.adminToken == "" && !isLoopback(c.admin) {
+		return nil, fmt.Errorf("--admin %s is not a loopback address: set --admin-token (or %s)", c.admin, envName("admin-token"))
+	}
+	return &c, nil
+}
+
+func usage(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprint(w, `larder: a caching reverse proxy (RFC 9111 HTTP cache) in front of one upstream.
+
+Usage:
+  larder --upstream URL [flags]
+
+Every flag can also be set in the environment as LARDER_<NAME>, upper case with
+dashes as underscores (--admin-token is LARDER_ADMIN_TOKEN); a flag on the
+command line overrides the environment.
+
+Flags:
+`)
+	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "h" {
+			return
+		}
+		arg, text := flag.UnquoteUsage(f)
+		if arg == "value" {
+			arg = ""
+		}
+		fmt.Fprintf(w, "  --%s\n", strings.TrimSpace(f.Name+" "+arg))
+		fmt.Fprintf(w, "        %s", text)
+		if f.DefValue != "" && f.DefValue != "false" && f.Name != "help" {
+			fmt.Fprintf(w, " (default %s)", f.DefValue)
+		}
+		if f.Name != "help" {
+			fmt.Fprintf(w, "\n        env %s", envName(f.Name))
+		}
+		fmt.Fprintln(w)
+	})
+	fmt.Fprint(w, `
+Admin API (on --admin):
+  PURGE /path?query   with "Host: site" removes every stored variant of that URL
+  GET /metrics        Prometheus metrics
+  GET /healthz        "ok"
+  With a token, every admin request needs "Authorization: Bearer TOKEN".
+
+Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 1 on a runtime
+failure, 2 on a configuration error.
+`)
+}
+
+func parseUpstream(s string) (*url.URL, error) {
+	if s == "" {
+		return nil, fmt.Errorf("--upstream is required (or %s)", envName("upstream"))
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("--upstream %q: %v", s, cause(err))
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("--upstream %q: scheme must be http or https", s)
+	case u.Host == "" || u.Opaque != "":
+		return nil, fmt.Errorf("--upstream %q: no host", s)
+	case u.User != nil:
+		return nil, fmt.Errorf("--upstream %q: user information is not supported", s)
+	case u.Fragment != "":
+		return nil, fmt.Errorf("--upstream %q: a fragment makes no sense here", s)
+	}
+	return u, nil
+}
+
+// sizeValue is a flag.Value holding a byte count in the parseSize syntax.
+type sizeValue int64
+
+func (s *sizeValue) Set(v string) error {
+	n, err := parseSize(v)
+	if err != nil {
+		return err
+	}
+	*s = sizeValue(n)
+	return nil
+}
+
+func (s *sizeValue) String() string { return formatSize(int64(*s)) }
+
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{
+	// Longest suffixes first so that "KiB" is not read as "B".
+	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"tib", 1 << 40},
+	{"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9}, {"tb", 1e12},
+	{"b", 1},
+}
+
+// parseSize parses a positive byte count: a plain number of bytes, or a
+// number with a unit, binary (KiB, MiB, GiB, TiB) or decimal (KB, MB, GB, TB).
+// Units are case-insensitive.
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	lower := strings.ToLower(t)
+	mult := int64(1)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(lower, u.suffix) {
+			mult, t = u.mult, strings.TrimSpace(t[:len(t)-len(u.suffix)])
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || t == "" || t[0] == '+' {
+		return 0, fmt.Errorf("invalid size %q (want e.g. 1000000, 512KiB, 256MiB, 1GiB)", s)
+	}
+	if n <= 0 {
+		return 0, fmt.Errorf("invalid size %q: must be positive", s)
+	}
+	if n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("invalid size %q: too large", s)
+	}
+	return n * mult, nil
+}
+
+// formatSize writes n in the largest binary unit that divides it exactly.
+func formatSize(n int64) string {
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n != 0 && n%u.mult == 0 {
+			return strconv.FormatInt(n/u.mult, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

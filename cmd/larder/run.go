@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/larder-cache/larder"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // a failure while serving
+	exitConfig  = 2 // a bad flag or value, or a listener that cannot be bound
+)
+
+// cacheName is the cache's name in Cache-Status.
+const cacheName = "Larder"
+
+// addrs are the addresses the daemon listens on, once bound.
+type addrs struct {
+	listen string
+	admin  string // "" without --admin
+}
+
+// runOption adjusts run for tests.
+type runOption func(*runOptions)
+
+type runOptions struct {
+	ready func(addrs)      // called once both listeners are bound and serving
+	clock func() time.Time // the cache's and the store's clock
+}
+
+// withReady has run report the bound addresses (for --listen 127.0.0.1:0).
+func withReady(fn func(addrs)) runOption { return func(o *runOptions) { o.ready = fn } }
+
+// withClock gives the cache and the store a fake clock.
+func withClock(now func() time.Time) runOption { return func(o *runOptions) { o.clock = now } }
+
+// run is the daemon: it serves until ctx is done, then shuts down gracefully,
+// and returns the process exit code. Configuration errors are one line on
+// stderr and exit code 2, before anything is served.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts ...runOption) int {
+	var o runOptions
+	for _, fn := range opts {
+		fn(&o)
+	}
+	cfg, err := parseConfig(args, getenv, stdout)
+	if errors.Is(err, errHelp) {
+		return exitOK
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "larder: "+format+"\n", a...)
+		return exitConfig
+	}
+	if err != nil {
+		return fail("%v", err)
+	}
+	logger := newLogger(cfg, stderr)
+
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fail("--listen %s: %v", cfg.listen, cause(err))
+	}
+	var adminLn net.Listener
+	if cfg.admin != "" {
+		if adminLn, err = net.Listen("tcp", cfg.admin); err != nil {
+			ln.Close()
+			return fail("--admin %s: %v", cfg.admin, cause(err))
+		}
+	}
+	store, stats, closeStore, err := openStore(cfg.store, o.clock)
+	if err != nil {
+		ln.Close()
+		if adminLn != nil {
+			adminLn.Close()
+		}
+		return fail("--store: %v", err)
+	}
+	defer closeStore()
+
+	m := newMetrics(stats)
+	copts := []larder.Option{
+		larder.WithName(cacheName),
+		larder.WithMaxObjectSize(cfg.maxObjectSize),
+		larder.WithLogger(logger),
+		larder.WithObserver(m.observe),
+	}
+	if o.clock != nil {
+		copts = append(copts, larder.WithClock(o.clock))
+	}
+	cache := larder.New(store, copts...)
+	transport := newTransport(cfg)
+	defer transport.CloseIdleConnections()
+	proxy := newProxy(cfg, m.instrument(transport), logger, m)
+
+	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+	servers := []*http.Server{{
+		Handler:           &accessLog{next: cache.Middleware(proxy), logger: logger, enabled: cfg.accessLog, name: cacheName},
+		ReadHeaderTimeout: cfg.readHeaderTimeout,
+		IdleTimeout:       cfg.idleTimeout,
+		ErrorLog:          errorLog,
+	}}
+	listeners := []net.Listener{ln}
+	bound := addrs{listen: ln.Addr().String()}
+	if adminLn != nil {
+		servers = append(servers, &http.Server{
+			Handler:           newAdmin(cache, m, cfg.adminToken, logger),
+			ReadHeaderTimeout: cfg.readHeaderTimeout,
+			IdleTimeout:       cfg.idleTimeout,
+			ErrorLog:          errorLog,
+		})
+		listeners = append(listeners, adminLn)
+		bound.admin = adminLn.Addr().String()
+	}
+
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
+	logger.Info("larder serving", "listen", bound.listen, "upstream", cfg.upstream.Redacted(),
+		"admin", bound.admin, "store", cfg.store.scheme, "store_bytes", cfg.store.size)
+	if o.ready != nil {
+		o.ready(bound)
+	}
+
+	code := exitOK
+	running := len(servers)
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down", "timeout", cfg.shutdownTimeout)
+	case err := <-errc:
+		running--
+		logger.Error("serving failed", "err", err)
+		code = exitFailure
+	}
+	shutdown(servers, cfg.shutdownTimeout, logger)
+	for ; running > 0; running-- {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("serving failed", "err", err)
+			code = exitFailure
+		}
+	}
+	logger.Info("stopped")
+	return code
+}
+
+// shutdown stops the servers accepting and waits up to timeout for the
+// requests in flight; connections still busy after that are closed.
+func shutdown(servers []*http.Server, timeout time.Duration, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, srv := range servers {
+		wg.Go(func() {
+			if err := srv.Shutdown(ctx); err != nil {
+				logger.Warn("shutdown timed out: closing the remaining connections", "err", err)
+				_ = srv.Close()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func newLogger(cfg *config, w io.Writer) *slog.Logger {
+	hopts := &slog.HandlerOptions{Level: cfg.logLevel}
+	if cfg.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, hopts))
+	}
+	return slog.New(slog.NewTextHandler(w, hopts))
+}
+
+// cause drops the operation wrapping of a net error, which repeats the address.
+func cause(err error) error {
+	if inner := errors.Unwrap(err); inner != nil {
+		return inner
+	}
+	return err
+}
