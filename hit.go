@@ -33,6 +33,12 @@ func (x *exchange) writeStored(e *Entry, m *entryMeta, age time.Duration, cacheS
 	} else {
 		h["Cache-Status"] = []string{cacheStatus}
 	}
+	if status == e.Status && len(r.Header) > 0 {
+		if rs, err, ok := rangeOf(r, e, m); ok {
+			x.writeRanges(h, e, rs, err)
+			return
+		}
+	}
 	x.ev.Status = status
 	x.w.WriteHeader(status)
 	switch {

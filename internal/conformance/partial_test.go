@@ -55,13 +55,8 @@ func partialCases() []Case {
 // markKnown); each reason gives the kind, what Larder does and why.
 var partialCasesKnown = map[string]string{
 	"partial-store-partial-reuse-partial":           "optional: Larder does not store 206 responses (admit: \"partial\"); RFC 9111 §3.3 allows storing them",
-	"partial-store-complete-reuse-partial":          "optional: Larder ignores Range on a hit and serves the stored 200 in full (allowed: RFC 9110 §14.2 MAY ignore Range); the suite wants 206 \"01\"",
-	"partial-store-complete-reuse-partial-no-last":  "optional: Larder ignores Range on a hit and serves the stored 200 in full (RFC 9110 §14.2 allows it); the suite wants 206",
-	"partial-store-complete-reuse-partial-suffix":   "optional: Larder ignores Range on a hit and serves the stored 200 in full (RFC 9110 §14.2 allows it); the suite wants 206",
 	"partial-store-partial-reuse-partial-byterange": "optional: Larder does not store 206 responses (admit: \"partial\"), so nothing serves the sub-range",
 	"partial-store-partial-reuse-partial-absent":    "optional: Larder does not store 206 responses (admit: \"partial\"), so nothing serves the sub-range",
 	"partial-store-partial-reuse-partial-suffix":    "optional: Larder does not store 206 responses (admit: \"partial\"), so nothing serves the sub-range",
 	"partial-store-partial-complete":                "optional: Larder does not store 206 responses, so it cannot complete one with a Range: bytes=5- request (RFC 9111 §3.4)",
-	"partial-use-headers":                           "setup failure: needs a 206 served from a stored complete response; Larder serves the full 200 (Range ignored on hits)",
-	"partial-use-stored-headers":                    "setup failure: needs a 206 served from a stored complete response; Larder serves the full 200 (Range ignored on hits)",
 }
