@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/larder-cache/larder/internal/invalidation"
@@ -18,6 +19,9 @@ import (
 type Cache struct {
 	store Store
 	cfg   config
+
+	bg       sync.WaitGroup // background revalidations
+	inflight sync.Map       // stored keys being revalidated in the background
 }
 
 // New returns a cache keeping its entries in store. A nil store stores nothing:
@@ -63,6 +67,13 @@ func (c *Cache) Route(opts ...RouteOption) func(http.Handler) http.Handler {
 // c.Route(opts...)(h).
 func (c *Cache) Handler(h http.Handler, opts ...RouteOption) http.Handler {
 	return c.Route(opts...)(h)
+}
+
+// Close waits for the background revalidations under way to end. The cache
+// stays usable; Close is for shutdown and tests.
+func (c *Cache) Close() error {
+	c.bg.Wait()
+	return nil
 }
 
 // Purge removes every stored response for rawURL (all its variants, for http

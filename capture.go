@@ -45,6 +45,7 @@ type capture struct {
 	plan     storePlan
 	stored   http.Header // the header to store, cloned before anything is added
 	validate bool        // the response answers the cache's validation request with 304
+	useStale bool        // an error the stale response is served in place of (stale-if-error)
 }
 
 func (cw *capture) Header() http.Header { return cw.header }

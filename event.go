@@ -1,5 +1,7 @@
 package larder
 
+import "net/http"
+
 // Outcome says how the cache answered a request.
 type Outcome string
 
@@ -15,6 +17,9 @@ const (
 	OutcomeVaryMiss Outcome = "vary-miss"
 	// OutcomeStale: a stale stored response was replaced by a full response.
 	OutcomeStale Outcome = "stale"
+	// OutcomeStaleIfError: the handler failed (5xx) and a stale stored response
+	// was served instead (stale-if-error, RFC 5861 §4).
+	OutcomeStaleIfError Outcome = "stale-if-error"
 	// OutcomeRequest: the request asked not to be served from the cache (no-cache).
 	OutcomeRequest Outcome = "request"
 	// OutcomeOnlyIfCached: only-if-cached and nothing usable stored: 504.
@@ -37,6 +42,11 @@ type Event struct {
 	// StoreErr is the first store failure met while handling the request, if any.
 	// The request was then answered as if nothing were stored.
 	StoreErr error
+	// Request is the request the event is about.
+	Request *http.Request
+	// Background reports a revalidation the cache made by itself
+	// (stale-while-revalidate), not a client's request.
+	Background bool
 	// NotStored is why a response from the handler was not stored ("" if it was,
 	// or if there was none).
 	NotStored string

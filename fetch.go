@@ -87,6 +87,13 @@ func (x *exchange) decide(cw *capture) {
 	if cw.validate && cw.status == http.StatusNotModified {
 		return // finish freshens the stored response
 	}
+	if x.stale != nil && cw.status >= 500 {
+		m := x.c.metaOf(x.stale)
+		if x.ifError(x.stale, m, freshness.CurrentAge(x.stale.InitialAge, x.stale.ResponseTime, cw.respTime)) {
+			cw.useStale = true // finish serves the stale response instead
+			return
+		}
+	}
 	x.decorate(h, cw.status)
 	cw.cc, _ = cachecontrol.ParseTargeted(h, x.c.cfg.targeted)
 	plan, reason := x.admit(cw)
@@ -190,6 +197,9 @@ func (x *exchange) finish(cw *capture) {
 		return
 	case cw.validate && cw.status == http.StatusNotModified:
 		x.freshen(cw)
+		return
+	case cw.useStale:
+		x.serveStaleOnError(cw)
 		return
 	case cw.deferred:
 		tag := strongETag(cw.body)

@@ -34,6 +34,7 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 	// The exchange stays on the stack while the cache answers by itself; it
 	// moves to the heap only when the handler is called.
 	x := exchange{c: c, w: w, r: r, next: next, rt: rt, shared: c.cfg.shared}
+	x.ev.Request = r
 	if x.fromCache() {
 		x.observe()
 		return
@@ -80,6 +81,12 @@ func (x *exchange) fromCache() bool {
 	case freshness.Fresh, freshness.StaleAllowed:
 		x.ev.Outcome = OutcomeHit
 		x.writeStored(e, m, age, "")
+		return true
+	}
+	if x.whileRevalidating(e, m, age) {
+		x.ev.Outcome = OutcomeHit
+		x.writeStored(e, m, age, x.c.cfg.name+"; hit; ttl="+itoa(ttlSeconds(e.Lifetime, age))+"; detail=stale-while-revalidate")
+		x.revalidateLater(e)
 		return true
 	}
 	if x.reqCC.OnlyIfCached {

@@ -72,6 +72,8 @@ func ttlSeconds(lifetime, age time.Duration) int64 {
 	return int64(lifetime/time.Second) - int64(age/time.Second)
 }
 
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
 func fwdParam(o Outcome) string {
 	switch o {
 	case OutcomeMiss:
