@@ -1,28 +1,38 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"time"
+
+	"github.com/larder-cache/larder"
 )
 
 // accessLog is the outermost handler of the proxy listener. It logs one line
 // per request (when enabled) and turns a panic below it into a 500, or into
 // an aborted connection when the response had already begun, so that a bug
 // never takes the process down nor shows a stack trace to a client.
+//
+// The cache's outcome in the log line comes from the cache's observer:
+// accessLog puts an outcomeSlot in the request's context, which
+// recordOutcome, called by the observer, fills in.
 type accessLog struct {
 	next    http.Handler
 	logger  *slog.Logger
 	enabled bool
-	name    string // the cache's name in Cache-Status
 }
 
 func (a *accessLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	lw := &logWriter{ResponseWriter: w}
+	var slot *outcomeSlot
+	if a.enabled {
+		slot = new(outcomeSlot)
+		r = r.WithContext(context.WithValue(r.Context(), outcomeSlotKey{}, slot))
+	}
 	defer func() {
 		v := recover()
 		if v != nil && v != http.ErrAbortHandler {
@@ -48,7 +58,7 @@ func (a *accessLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				slog.String("host", r.Host),
 				slog.String("path", r.URL.Path),
 				slog.Int("status", status),
-				slog.String("cache", outcomeOf(w.Header()["Cache-Status"], a.name)),
+				slog.String("cache", string(slot.outcome)),
 				slog.Int64("bytes", lw.bytes),
 				slog.Duration("duration", time.Since(start)),
 				slog.String("remote", r.RemoteAddr),
@@ -92,49 +102,30 @@ func (w *logWriter) Write(p []byte) (int, error) {
 
 func (w *logWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// outcomeOf reads what the cache did from its Cache-Status member (RFC 9211),
-// the last one named name, in the words of larder.Outcome: "hit", "miss",
-// "revalidated", ... It is "" when there is no such member.
-func outcomeOf(fields []string, name string) string {
-	var member string
-	for _, f := range fields {
-		for m := range strings.SplitSeq(f, ",") {
-			m = strings.TrimSpace(m)
-			if n, _, _ := strings.Cut(m, ";"); strings.TrimSpace(n) == name {
-				member = m
-			}
-		}
+// outcomeSlot is where the cache's observer leaves what the cache did for a
+// request, for the access log line. The zero value means the cache did not
+// report the request (it never got to the cache).
+type outcomeSlot struct {
+	outcome larder.Outcome
+}
+
+// outcomeSlotKey is the request context key of the access log's outcomeSlot.
+type outcomeSlotKey struct{}
+
+// recordOutcome is the access log's part of the cache's observer: it records
+// ev.Outcome in the slot of ev's request, if it has one.
+//
+// The cache reports a client's request before its handler returns, on the
+// request's goroutine, so the slot needs no lock: the access log reads it
+// after. A background revalidation (stale-while-revalidate) carries the
+// context values of the request that started it, slot included, but it is
+// not that request, which has been answered (and maybe logged) already:
+// it is skipped.
+func recordOutcome(ev larder.Event) {
+	if ev.Background || ev.Request == nil {
+		return
 	}
-	if member == "" {
-		return ""
+	if slot, ok := ev.Request.Context().Value(outcomeSlotKey{}).(*outcomeSlot); ok {
+		slot.outcome = ev.Outcome
 	}
-	var hit bool
-	var fwd, fwdStatus, detail string
-	params := strings.Split(member, ";")[1:]
-	for _, p := range params {
-		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
-		switch k {
-		case "hit":
-			hit = true
-		case "fwd":
-			fwd = v
-		case "fwd-status":
-			fwdStatus = v
-		case "detail":
-			detail = strings.Trim(v, `"`)
-		}
-	}
-	switch {
-	case hit:
-		return "hit"
-	case fwd == "uri-miss":
-		return "miss"
-	case fwd == "miss" && detail == "only-if-cached":
-		return "only-if-cached"
-	case fwd == "stale" && fwdStatus == "304":
-		return "revalidated"
-	case fwd != "":
-		return fwd
-	}
-	return ""
 }

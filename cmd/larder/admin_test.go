@@ -122,14 +122,7 @@ func TestAdminToken(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	o := newOrigin(t, cacheable)
 	d := startDaemon(t, []string{"--upstream", o.URL, "--admin", "127.0.0.1:0"}, nil)
-	scrape := func() map[string]float64 {
-		t.Helper()
-		r := d.doAdmin(http.MethodGet, "/metrics", nil)
-		if r.StatusCode != 200 {
-			t.Fatalf("GET /metrics: %d", r.StatusCode)
-		}
-		return parseMetrics(t, r.body)
-	}
+	scrape := d.scrape
 
 	m0 := scrape()
 	for _, name := range []string{
@@ -175,6 +168,16 @@ func TestMetrics(t *testing.T) {
 	if m2[`larder_requests_total{cache="miss"}`] != 2 {
 		t.Errorf("miss counter %v, want 2", m2[`larder_requests_total{cache="miss"}`])
 	}
+}
+
+// scrape reads the daemon's metrics (it needs --admin).
+func (d *daemon) scrape() map[string]float64 {
+	d.t.Helper()
+	r := d.doAdmin(http.MethodGet, "/metrics", nil)
+	if r.StatusCode != 200 {
+		d.t.Fatalf("GET /metrics: %d", r.StatusCode)
+	}
+	return parseMetrics(d.t, r.body)
 }
 
 // parseMetrics reads the Prometheus text format: "name{labels} value" lines.

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/larder-cache/larder"
+	"github.com/larder-cache/larder/proxy"
 	"github.com/larder-cache/larder/store/memory"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -12,11 +14,13 @@ import (
 )
 
 // outcomes lists every larder.Outcome, so that each cache label exists (at
-// zero) from the start.
+// zero) from the start. TestOutcomesComplete checks it against the root
+// package's source.
 var outcomes = []larder.Outcome{
 	larder.OutcomeHit, larder.OutcomeRevalidated, larder.OutcomeMiss,
-	larder.OutcomeVaryMiss, larder.OutcomeStale, larder.OutcomeRequest,
-	larder.OutcomeOnlyIfCached, larder.OutcomeMethod, larder.OutcomeBypass,
+	larder.OutcomeVaryMiss, larder.OutcomeStale, larder.OutcomeStaleIfError,
+	larder.OutcomeRequest, larder.OutcomeOnlyIfCached, larder.OutcomeMethod,
+	larder.OutcomeBypass,
 }
 
 // upstreamErrorReasons are the reason labels of larder_upstream_errors_total.
@@ -26,6 +30,7 @@ var upstreamErrorReasons = []string{"unreachable", "timeout", "client-gone"}
 type metrics struct {
 	reg            *prometheus.Registry
 	requests       *prometheus.CounterVec
+	background     prometheus.Counter
 	upstream       prometheus.Histogram
 	upstreamErrors *prometheus.CounterVec
 	storeErrors    prometheus.Counter
@@ -38,8 +43,12 @@ func newMetrics(stats func() memory.Stats) *metrics {
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "larder_requests_total",
-			Help: "Requests handled by the cache, by what the cache did (the larder.Outcome).",
+			Help: "Client requests handled by the cache, by what the cache did (the larder.Outcome).",
 		}, []string{"cache"}),
+		background: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "larder_background_revalidations_total",
+			Help: "Revalidations the cache made by itself, in the background, after serving a stale response (stale-while-revalidate).",
+		}),
 		upstream: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "larder_upstream_request_duration_seconds",
 			Help:    "Time from sending a request to the upstream to receiving its response header.",
@@ -51,7 +60,7 @@ func newMetrics(stats func() memory.Stats) *metrics {
 		}, []string{"reason"}),
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "larder_store_errors_total",
-			Help: "Requests and purges that met a store failure (served as if nothing were stored).",
+			Help: "Requests, background revalidations and purges that met a store failure (requests are then served as if nothing were stored).",
 		}),
 		stored: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "larder_responses_stored_total",
@@ -64,7 +73,7 @@ func newMetrics(stats func() memory.Stats) *metrics {
 	for _, r := range upstreamErrorReasons {
 		m.upstreamErrors.WithLabelValues(r)
 	}
-	m.reg.MustRegister(m.requests, m.upstream, m.upstreamErrors, m.storeErrors, m.stored,
+	m.reg.MustRegister(m.requests, m.background, m.upstream, m.upstreamErrors, m.storeErrors, m.stored,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if stats != nil {
@@ -73,9 +82,15 @@ func newMetrics(stats func() memory.Stats) *metrics {
 	return m
 }
 
-// observe is the cache's observer.
+// observe is the cache's observer. A background revalidation is not a
+// client's request: it is counted apart, but what it stored or failed to
+// store counts like any other.
 func (m *metrics) observe(ev larder.Event) {
-	m.requests.WithLabelValues(string(ev.Outcome)).Inc()
+	if ev.Background {
+		m.background.Inc()
+	} else {
+		m.requests.WithLabelValues(string(ev.Outcome)).Inc()
+	}
 	if ev.StoreErr != nil {
 		m.storeErrors.Inc()
 	}
@@ -84,30 +99,24 @@ func (m *metrics) observe(ev larder.Event) {
 	}
 }
 
-func (m *metrics) upstreamError(reason string) {
-	m.upstreamErrors.WithLabelValues(reason).Inc()
+// upstreamDone is the proxy's OnUpstream hook: it times every request to the
+// upstream, to the response header, and counts the failures by reason.
+func (m *metrics) upstreamDone(d time.Duration, err error) {
+	m.upstream.Observe(d.Seconds())
+	switch {
+	case err == nil:
+	case errors.Is(err, proxy.ErrClientGone):
+		m.upstreamErrors.WithLabelValues("client-gone").Inc()
+	case errors.Is(err, proxy.ErrTimeout):
+		m.upstreamErrors.WithLabelValues("timeout").Inc()
+	default:
+		m.upstreamErrors.WithLabelValues("unreachable").Inc()
+	}
 }
 
 // handler serves the registry in the Prometheus exposition formats.
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
-}
-
-// instrument times every upstream round trip, to the response header.
-func (m *metrics) instrument(rt http.RoundTripper) http.RoundTripper {
-	return timedTransport{next: rt, hist: m.upstream}
-}
-
-type timedTransport struct {
-	next http.RoundTripper
-	hist prometheus.Observer
-}
-
-func (t timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	start := time.Now()
-	resp, err := t.next.RoundTrip(r)
-	t.hist.Observe(time.Since(start).Seconds())
-	return resp, err
 }
 
 // storeCollector reports the memory store's size, read once per scrape.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/larder-cache/larder"
+	"github.com/larder-cache/larder/proxy"
 )
 
 // Exit codes.
@@ -23,6 +24,9 @@ const (
 
 // cacheName is the cache's name in Cache-Status.
 const cacheName = "Larder"
+
+// viaName is the proxy's pseudonym in Via fields.
+const viaName = proxy.DefaultViaName
 
 // addrs are the addresses the daemon listens on, once bound.
 type addrs struct {
@@ -91,19 +95,36 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		larder.WithName(cacheName),
 		larder.WithMaxObjectSize(cfg.maxObjectSize),
 		larder.WithLogger(logger),
-		larder.WithObserver(m.observe),
+		larder.WithObserver(func(ev larder.Event) {
+			m.observe(ev)
+			recordOutcome(ev)
+		}),
 	}
 	if o.clock != nil {
 		copts = append(copts, larder.WithClock(o.clock))
 	}
 	cache := larder.New(store, copts...)
-	transport := newTransport(cfg)
+	transport := proxy.NewTransport(cfg.upstreamTimeout)
 	defer transport.CloseIdleConnections()
-	proxy := newProxy(cfg, m.instrument(transport), logger, m)
+	upstream, err := proxy.New(proxy.Config{
+		Upstream:    cfg.upstream,
+		RewriteHost: cfg.rewriteHost,
+		Transport:   transport,
+		ErrorLog:    logger,
+		OnUpstream:  m.upstreamDone,
+		ViaName:     viaName,
+	})
+	if err != nil {
+		ln.Close()
+		if adminLn != nil {
+			adminLn.Close()
+		}
+		return fail("--upstream: %v", err)
+	}
 
 	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
 	servers := []*http.Server{{
-		Handler:           &accessLog{next: cache.Middleware(proxy), logger: logger, enabled: cfg.accessLog, name: cacheName},
+		Handler:           &accessLog{next: cache.Middleware(upstream), logger: logger, enabled: cfg.accessLog},
 		ReadHeaderTimeout: cfg.readHeaderTimeout,
 		IdleTimeout:       cfg.idleTimeout,
 		ErrorLog:          errorLog,
@@ -141,7 +162,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logger.Error("serving failed", "err", err)
 		code = exitFailure
 	}
-	shutdown(servers, cfg.shutdownTimeout, logger)
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+	defer cancel()
+	shutdown(stopCtx, servers, logger)
+	// The servers are closed, but revalidations the cache started in the
+	// background may still be running: they write to the store, so wait for
+	// them, within what is left of the shutdown timeout, before it is closed.
+	closeCache(stopCtx, cache, logger)
 	for ; running > 0; running-- {
 		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("serving failed", "err", err)
@@ -152,11 +179,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return code
 }
 
-// shutdown stops the servers accepting and waits up to timeout for the
+// shutdown stops the servers accepting and waits until ctx is done for the
 // requests in flight; connections still busy after that are closed.
-func shutdown(servers []*http.Server, timeout time.Duration, logger *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+func shutdown(ctx context.Context, servers []*http.Server, logger *slog.Logger) {
 	var wg sync.WaitGroup
 	for _, srv := range servers {
 		wg.Go(func() {
@@ -167,6 +192,35 @@ func shutdown(servers []*http.Server, timeout time.Duration, logger *slog.Logger
 		})
 	}
 	wg.Wait()
+}
+
+// closeGrace is how long closeCache waits at least, so that a Close with
+// nothing to wait for is not taken for a timeout when the shutdown deadline
+// has passed already.
+const closeGrace = 50 * time.Millisecond
+
+// closeCache waits until ctx is done (or closeGrace, if longer) for the
+// cache's background revalidations: cache.Close. Past that it gives up on
+// them: the process is about to exit, and a revalidation cut short only
+// loses one update of the store.
+func closeCache(ctx context.Context, cache io.Closer, logger *slog.Logger) {
+	done := make(chan struct{})
+	go func() {
+		_ = cache.Close()
+		close(done)
+	}()
+	grace := time.NewTimer(closeGrace)
+	defer grace.Stop()
+	select {
+	case <-done:
+		return
+	case <-grace.C:
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		logger.Warn("shutdown timed out: not waiting for the background revalidations still running")
+	}
 }
 
 func newLogger(cfg *config, w io.Writer) *slog.Logger {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -296,4 +297,124 @@ func TestSignalShutdown(t *testing.T) {
 	if !strings.Contains(log, "shutting down") {
 		t.Errorf("no shutdown in the log:\n%s", log)
 	}
+}
+
+// swrInFlight starts a daemon (with args) whose cache is revalidating /a in
+// the background, the origin holding that revalidation until release is
+// closed; answering is closed as the origin then sends its 304. The client's
+// request has been answered.
+func swrInFlight(t *testing.T, args ...string) (d *daemon, o *origin, release chan struct{}, answering chan struct{}) {
+	t.Helper()
+	started, release, answering := make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	o = newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=1, stale-while-revalidate=60")
+		w.Header().Set("ETag", `"s"`)
+		if r.Header.Get("If-None-Match") != `"s"` {
+			io.WriteString(w, "swr")
+			return
+		}
+		started <- struct{}{}
+		<-release
+		close(answering)
+		w.WriteHeader(http.StatusNotModified)
+	})
+	clock := newFakeClock()
+	d = startDaemon(t, append([]string{"--upstream", o.URL}, args...), nil, withClock(clock.Now))
+	d.get("/a")
+	clock.Advance(10 * time.Second)
+	if r := d.get("/a"); !strings.Contains(r.Header.Get("Cache-Status"), "stale-while-revalidate") {
+		t.Fatalf("Cache-Status %q, want a hit served while revalidating", r.Header.Get("Cache-Status"))
+	}
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no background revalidation reached the origin")
+	}
+	return d, o, release, answering
+}
+
+// TestShutdownWaitsForBackgroundRevalidation: once the servers are closed,
+// run still waits for the revalidation the cache is making in the background
+// (cache.Close), and returns once it is done.
+//
+// What it proves: run does not return while the revalidation is held at the
+// origin, though the listener is closed, and returns only after the origin
+// was let go to answer, without giving up on it. That the store is closed after, not
+// before, follows from the order of the calls in run; the test cannot see it.
+func TestShutdownWaitsForBackgroundRevalidation(t *testing.T) {
+	d, _, release, answering := swrInFlight(t)
+	d.cancel() // what SIGTERM does in main
+	waitRefused(t, d.addrs.listen)
+	select {
+	case code := <-d.done:
+		d.done <- code
+		close(release)
+		t.Fatalf("run returned (%d) while a background revalidation was in flight", code)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	if code := d.stop(); code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+	select {
+	case <-answering:
+	default:
+		t.Error("run returned before the origin answered the background revalidation")
+	}
+	if log := d.stderr.String(); strings.Contains(log, "not waiting for the background revalidations") {
+		t.Errorf("run gave up on the background revalidation:\n%s", log)
+	}
+}
+
+// TestShutdownTimeoutBackgroundRevalidation: a background revalidation that
+// outlasts --shutdown-timeout does not hold the shutdown.
+func TestShutdownTimeoutBackgroundRevalidation(t *testing.T) {
+	d, _, release, _ := swrInFlight(t, "--shutdown-timeout", "100ms")
+	defer close(release)
+	start := time.Now()
+	if code := d.stop(); code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("shutdown took %v with a 100ms timeout", took)
+	}
+	if log := d.stderr.String(); !strings.Contains(log, "not waiting for the background revalidations") {
+		t.Errorf("no warning about the abandoned revalidation:\n%s", log)
+	}
+}
+
+// closerFunc is a fake cache for closeCache.
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
+func TestCloseCache(t *testing.T) {
+	expired, cancel := context.WithCancel(context.Background())
+	cancel()
+	t.Run("nothing to wait for, deadline passed", func(t *testing.T) {
+		var logs syncBuffer
+		closed := false
+		closeCache(expired, closerFunc(func() error { closed = true; return nil }), slog.New(slog.NewTextHandler(&logs, nil)))
+		if !closed {
+			t.Error("Close not called")
+		}
+		if logs.String() != "" {
+			t.Errorf("a Close with nothing to wait for was taken for a timeout:\n%s", logs.String())
+		}
+	})
+	t.Run("revalidation outlasts the deadline", func(t *testing.T) {
+		var logs syncBuffer
+		release := make(chan struct{})
+		defer close(release)
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		closeCache(ctx, closerFunc(func() error { <-release; return nil }), slog.New(slog.NewTextHandler(&logs, nil)))
+		if took := time.Since(start); took < 100*time.Millisecond || took > 5*time.Second {
+			t.Errorf("closeCache took %v, want about the 100ms left", took)
+		}
+		if !strings.Contains(logs.String(), "not waiting for the background revalidations") {
+			t.Errorf("no warning:\n%s", logs.String())
+		}
+	})
 }

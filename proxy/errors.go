@@ -1,0 +1,64 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+)
+
+// classify wraps err, the failure of a request to the upstream made with ctx,
+// in ErrClientGone or ErrTimeout when it is one of those.
+func classify(ctx context.Context, err error) error {
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("%w: %w", ErrClientGone, err)
+	case isTimeout(err):
+		return fmt.Errorf("%w: %w", ErrTimeout, err)
+	}
+	return err
+}
+
+// isTimeout reports whether err is a timeout: the response header timeout,
+// a dial timeout or a deadline.
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// errorHandler answers a request the upstream did not: 504 when it timed out,
+// 502 otherwise, with a short plain-text body marked no-store. It shows the
+// error itself only to the log, never to the client.
+func errorHandler(logger *slog.Logger) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		status, reason, body := http.StatusBadGateway, "unreachable", "502 bad gateway: the upstream did not answer\n"
+		level := slog.LevelWarn
+		switch err := classify(r.Context(), err); {
+		case errors.Is(err, ErrClientGone):
+			// Nobody reads this response.
+			reason, level = "client-gone", slog.LevelDebug
+		case errors.Is(err, ErrTimeout):
+			status, reason, body = http.StatusGatewayTimeout, "timeout", "504 gateway timeout: the upstream took too long to answer\n"
+		}
+		logger.Log(r.Context(), level, "upstream request failed",
+			"method", r.Method, "host", r.Host, "path", r.URL.Path, "status", status, "reason", reason, "err", err)
+
+		h := w.Header()
+		clear(h)
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(status)
+		if r.Method != http.MethodHead {
+			_, _ = io.WriteString(w, body)
+		}
+	}
+}
