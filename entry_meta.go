@@ -1,6 +1,7 @@
 package larder
 
 import (
+	"net/http"
 	"sync/atomic"
 
 	"github.com/larder-cache/larder/internal/cachecontrol"
@@ -13,9 +14,26 @@ type entryMeta struct {
 	etag         string                  // the ETag field, for validation
 	lastModified string                  // the Last-Modified field, for validation
 
+	// fields are the stored header fields as a list, faster to copy than
+	// the map; fields304 those a 304 carries (RFC 9110 §15.4.5).
+	fields, fields304 []field
+
 	// hit caches the Cache-Status field of the latest hit: hits within the
 	// same second share it instead of formatting their own.
 	hit atomic.Pointer[hitMember]
+}
+
+type field struct {
+	name   string
+	values []string
+}
+
+func fieldList(h http.Header) []field {
+	out := make([]field, 0, len(h))
+	for k, v := range h {
+		out = append(out, field{k, v})
+	}
+	return out
 }
 
 type hitMember struct {
@@ -34,6 +52,10 @@ func (c *Cache) newMeta(e *Entry) *entryMeta {
 	if v := e.Header["Last-Modified"]; len(v) == 1 {
 		m.lastModified = v[0]
 	}
+	m.fields = fieldList(e.Header)
+	h304 := make(http.Header, 8)
+	copy304(h304, e.Header)
+	m.fields304 = fieldList(h304)
 	return m
 }
 

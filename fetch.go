@@ -173,7 +173,7 @@ func (x *exchange) sendHeader(cw *capture) {
 	}
 	status := cw.status
 	if x.ownConds {
-		switch evaluate(x.r, status, h) {
+		switch evaluate(x.r, status, h, nil) {
 		case http.StatusNotModified:
 			status = http.StatusNotModified
 			trimTo304(h)

@@ -15,15 +15,17 @@ func (x *exchange) writeStored(e *Entry, m *entryMeta, age time.Duration, cacheS
 	h := x.w.Header()
 	status := e.Status
 	if len(r.Header) > 0 && conditional.HasConditions(r.Header) {
-		status = evaluate(r, e.Status, e.Header)
+		status = evaluate(r, e.Status, e.Header, m)
 	}
 	switch status {
 	case e.Status:
-		for k, v := range e.Header {
-			h[k] = v
+		for _, f := range m.fields {
+			h[f.name] = f.values
 		}
 	case http.StatusNotModified:
-		copy304(h, e.Header)
+		for _, f := range m.fields304 {
+			h[f.name] = f.values
+		}
 	default:
 		h["Content-Type"] = []string{"text/plain; charset=utf-8"}
 	}
@@ -52,7 +54,16 @@ func (x *exchange) writeStored(e *Entry, m *entryMeta, age time.Duration, cacheS
 
 // evaluate returns the status the request's preconditions give against a
 // representation with the given status and header: status itself, 304 or 412.
-func evaluate(r *http.Request, status int, h http.Header) int {
+// m, when not nil, is the stored response's meta: the common request, a GET
+// whose only precondition is one If-None-Match tag equal to the stored strong
+// ETag, is answered without the general evaluation.
+func evaluate(r *http.Request, status int, h http.Header, m *entryMeta) int {
+	if m != nil && status == http.StatusOK && m.etag != "" && m.etag[0] == '"' && len(r.Header) > 0 {
+		if inm := r.Header["If-None-Match"]; len(inm) == 1 && inm[0] == m.etag &&
+			r.Header["If-Match"] == nil && r.Header["If-Unmodified-Since"] == nil {
+			return http.StatusNotModified // RFC 9110 §13.2.2 step 3, weak comparison holds
+		}
+	}
 	switch conditional.Evaluate(r.Method, r.Header, status, h) {
 	case conditional.NotModified:
 		return http.StatusNotModified

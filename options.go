@@ -43,7 +43,7 @@ func defaultConfig() config {
 		maxObject:      DefaultMaxObjectSize,
 		name:           "Larder",
 		staleRetention: DefaultStaleRetention,
-		targeted:       []string{"CDN-Cache-Control"},
+		targeted:       []string{"Cdn-Cache-Control"}, // canonical form of CDN-Cache-Control
 	}
 }
 

@@ -167,11 +167,15 @@ func Parse(h http.Header, field string) Directives {
 // honoured as Cache-Control: no-cache (RFC 9111 §5.4 deprecates Pragma; this
 // is the RFC 7234 §5.4 behaviour). Present stays false in that case.
 func ParseRequest(h http.Header) Directives {
-	d := Parse(h, "Cache-Control")
+	// Canonical names, looked up directly: this runs on every request.
+	var d Directives
+	if lines := h["Cache-Control"]; len(lines) > 0 {
+		d = parseCacheControl(lines)
+	}
 	if d.Present {
 		return d
 	}
-	if pragmaNoCache(fieldLines(h, "Pragma")) {
+	if pragmaNoCache(h["Pragma"]) {
 		d.NoCache = true
 	}
 	return d

@@ -52,18 +52,23 @@ type Stats struct {
 // Call Close when done with it to stop its background goroutine.
 type Store struct {
 	cache    *otter.Cache[string, item]
-	nowNano  func() int64
 	maxBytes int64
 	clock    *clock // nil with the default clock
+
+	// otter's maintenance (draining its read and write buffers) runs on one
+	// long-lived worker instead of a new goroutine per drain.
+	tasks  chan func()
+	done   chan struct{}
+	mu     sync.RWMutex // guards closed against sends racing Close
+	closed bool
 }
 
 var _ larder.Store = (*Store)(nil)
 
 // item is what the otter cache holds for a key.
 type item struct {
-	entry   *larder.Entry
-	expires int64         // in the store's clock, nanoseconds
-	ttl     time.Duration // otter's expiry for the item
+	entry *larder.Entry
+	ttl   time.Duration // otter's expiry for the item
 }
 
 // New returns a Store configured by opts. It returns an error if opts are
@@ -87,17 +92,14 @@ func New(opts Options) (*Store, error) {
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, item]) time.Duration {
 			return e.Value.ttl
 		}),
+		Executor: s.execute,
 	}
+	s.tasks = make(chan func(), 64)
+	s.done = make(chan struct{})
+	go s.work()
 	if opts.Clock != nil {
 		s.clock = &clock{now: opts.Clock}
 		o.Clock = s.clock
-		s.nowNano = s.clock.NowNano
-	} else {
-		// Like otter's default clock: Unix nanoseconds that advance with the
-		// monotonic clock, so a step of the wall clock does not expire entries.
-		base := time.Now()
-		baseNano := base.UnixNano()
-		s.nowNano = func() int64 { return baseNano + int64(time.Since(base)) }
 	}
 	c, err := otter.New(o)
 	if err != nil {
@@ -105,6 +107,41 @@ func New(opts Options) (*Store, error) {
 	}
 	s.cache = c
 	return s, nil
+}
+
+// execute hands otter's task to the worker, or runs it on a goroutine of its
+// own when the worker is busy or the store is closed.
+func (s *Store) execute(fn func()) {
+	s.mu.RLock()
+	if !s.closed {
+		select {
+		case s.tasks <- fn:
+			s.mu.RUnlock()
+			return
+		default:
+		}
+	}
+	s.mu.RUnlock()
+	go fn()
+}
+
+// work runs otter's tasks until Close, then those already queued.
+func (s *Store) work() {
+	for {
+		select {
+		case fn := <-s.tasks:
+			fn()
+		case <-s.done:
+			for {
+				select {
+				case fn := <-s.tasks:
+					fn()
+				default:
+					return
+				}
+			}
+		}
+	}
 }
 
 // entryWeight is e's weight for otter, which weighs in uint32.
@@ -116,7 +153,8 @@ func entryWeight(e *larder.Entry) uint32 {
 // or it has expired. The context is not consulted: a Get never blocks.
 func (s *Store) Get(_ context.Context, key string) (*larder.Entry, error) {
 	it, ok := s.cache.GetIfPresent(key)
-	if !ok || s.nowNano() >= it.expires {
+	// otter checks the expiry itself, on the same clock, before returning.
+	if !ok {
 		return nil, larder.ErrNotFound
 	}
 	return it.entry, nil
@@ -139,12 +177,7 @@ func (s *Store) Set(_ context.Context, key string, e *larder.Entry, ttl time.Dur
 		s.cache.Invalidate(key)
 		return nil
 	}
-	now := s.nowNano()
-	expires := now + int64(ttl)
-	if expires < now { // overflow: never expires
-		expires = math.MaxInt64
-	}
-	s.cache.Set(key, item{entry: e, expires: expires, ttl: ttl})
+	s.cache.Set(key, item{entry: e, ttl: ttl})
 	return nil
 }
 
@@ -170,6 +203,12 @@ func (s *Store) Stats() Stats {
 // then removed during writes and, occasionally, reads, and are never returned.
 // Close may be called more than once.
 func (s *Store) Close() {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.done)
+	}
+	s.mu.Unlock()
 	s.cache.StopAllGoroutines()
 	if s.clock != nil {
 		s.clock.stop()
