@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# End-to-end benchmark: a Go origin on loopback, and in front of it the larder
+# proxy, nginx proxy_cache and Varnish, each measured with wrk in alternation
+# (origin larder nginx varnish, origin larder nginx varnish, ... ROUNDS
+# rounds, for each body size), servers pinned to CPU 0 and wrk to CPU 1.
+# Reports medians and ratios within this run as a markdown table, and checks
+# that each cache served hits (the origin's request count stays flat while a
+# cache is measured).
+#
+#   bench/e2e/run.sh                      # ROUNDS=5 DURATION=6s CONNS=64
+#   ROUNDS=3 DURATION=10s bench/e2e/run.sh
+#
+# The default spends the ~4 minutes of measurement on more, shorter rounds:
+# on a shared machine alternation and medians absorb bursts of outside load
+# better than long runs. A full run takes about 4.5 minutes.
+#
+# Only loopback addresses are used. Everything the script starts is a
+# foreground child process, stopped at exit; its files live in a temp dir.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-6s}
+WARMUP=${WARMUP:-2s}
+CONNS=${CONNS:-64}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+ORIGIN_PORT=${ORIGIN_PORT:-18080}
+LARDER_PORT=${LARDER_PORT:-18081}
+NGINX_PORT=${NGINX_PORT:-18082}
+VARNISH_PORT=${VARNISH_PORT:-18083}
+HOST=127.0.0.1
+
+# --- packages ---------------------------------------------------------------
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+[ -x /usr/sbin/nginx ] || need+=(nginx)
+[ -x /usr/sbin/varnishd ] || need+=(varnish)
+command -v curl >/dev/null || need+=(curl)
+command -v taskset >/dev/null || need+=(util-linux)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# --- build ------------------------------------------------------------------
+tmp=$(mktemp -d /tmp/larder-e2e.XXXXXX)
+chmod 755 "$tmp"
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "building origin and larder in $tmp" >&2
+(cd "$here/.." && go build -o "$tmp/origin" ./e2e/origin)
+(cd "$repo" && go build -o "$tmp/larder" ./cmd/larder)
+
+# --- start the servers ------------------------------------------------------
+for port in "$ORIGIN_PORT" "$LARDER_PORT" "$NGINX_PORT" "$VARNISH_PORT"; do
+  if curl -s -o /dev/null --max-time 1 "http://$HOST:$port/"; then
+    echo "port $port on $HOST is already in use" >&2
+    exit 1
+  fi
+done
+
+# Each server is started with "taskset ... &" directly (no function or
+# subshell), so that $! is the server's own pid: taskset execs it.
+taskset -c "$SERVER_CPU" "$tmp/origin" -listen "$HOST:$ORIGIN_PORT" >"$tmp/origin.log" 2>&1 &
+pids+=($!); origin_pid=$!
+
+# The access log is off, as in the nginx config; Varnish logs only to its
+# shared-memory log, which nothing reads here.
+taskset -c "$SERVER_CPU" "$tmp/larder" --upstream "http://$HOST:$ORIGIN_PORT" --listen "$HOST:$LARDER_PORT" \
+  --access-log=false --log-level warn >"$tmp/larder.log" 2>&1 &
+pids+=($!); larder_pid=$!
+
+mkdir -p "$tmp/nginx"
+sed -e "s#@DIR@#$tmp/nginx#g" -e "s#@PORT@#$NGINX_PORT#g" -e "s#@ORIGIN@#$HOST:$ORIGIN_PORT#g" \
+  "$here/nginx.conf.in" >"$tmp/nginx/nginx.conf"
+taskset -c "$SERVER_CPU" /usr/sbin/nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" >"$tmp/nginx.log" 2>&1 &
+pids+=($!); nginx_pid=$!
+
+sed -e "s#@ORIGIN_HOST@#$HOST#g" -e "s#@ORIGIN_PORT@#$ORIGIN_PORT#g" \
+  "$here/varnish.vcl.in" >"$tmp/varnish.vcl"
+taskset -c "$SERVER_CPU" /usr/sbin/varnishd -F -a "$HOST:$VARNISH_PORT" -f "$tmp/varnish.vcl" -n "$tmp/varnish" \
+  -s malloc,256m -T none >"$tmp/varnish.log" 2>&1 &
+pids+=($!); varnish_pid=$!
+
+wait_up() { # name port pid
+  for _ in $(seq 1 100); do
+    if curl -s -o /dev/null "http://$HOST:$2/__count"; then return 0; fi
+    if ! kill -0 "$3" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  echo "$1 did not start; its log:" >&2
+  cat "$tmp/$1.log" "$tmp/$1/error.log" 2>/dev/null >&2 || true
+  exit 1
+}
+wait_up origin "$ORIGIN_PORT" "$origin_pid"
+wait_up larder "$LARDER_PORT" "$larder_pid"
+wait_up nginx "$NGINX_PORT" "$nginx_pid"
+wait_up varnish "$VARNISH_PORT" "$varnish_pid"
+
+targets=(origin larder nginx varnish)
+declare -A port=([origin]=$ORIGIN_PORT [larder]=$LARDER_PORT [nginx]=$NGINX_PORT [varnish]=$VARNISH_PORT)
+declare -A pid=([origin]=$origin_pid [larder]=$larder_pid [nginx]=$nginx_pid [varnish]=$varnish_pid)
+paths=(1k 64k)
+
+count() { curl -s "http://$HOST:$ORIGIN_PORT/__count"; }
+
+# CPU ticks used by a server: the process and its descendants (nginx's
+# worker, Varnish's cache process).
+descendants() {
+  local c
+  echo "$1"
+  for c in $(ps -o pid= --ppid "$1"); do descendants "$c"; done
+}
+ticks() {
+  local p t=0 f
+  for p in $(descendants "$1"); do
+    if read -r -a f <"/proc/$p/stat" 2>/dev/null; then
+      # Fields 14 and 15 (utime, stime); the command name has no spaces here.
+      t=$((t + f[13] + f[14]))
+    fi
+  done
+  echo "$t"
+}
+hz=$(getconf CLK_TCK)
+
+# --- check that each cache serves hits --------------------------------------
+for path in "${paths[@]}"; do
+  for t in larder nginx varnish; do
+    curl -s -o /dev/null "http://$HOST:${port[$t]}/$path"
+  done
+done
+hdrs="$tmp/headers.txt"
+: >"$hdrs"
+for path in "${paths[@]}"; do
+  for t in "${targets[@]}"; do
+    {
+      echo "### $t /$path"
+      curl -s -D - -o "$tmp/body" "http://$HOST:${port[$t]}/$path" | tr -d '\r' |
+        grep -iE '^(HTTP/|age|cache-status|x-cache-status|x-varnish|via|etag|content-length)'
+      echo "body bytes: $(wc -c <"$tmp/body"), first/last: $(head -c1 "$tmp/body")$(tail -c1 "$tmp/body")"
+    } >>"$hdrs"
+  done
+done
+
+# --- warm-up ----------------------------------------------------------------
+echo "warm-up ($WARMUP per target and size)" >&2
+for path in "${paths[@]}"; do
+  for t in "${targets[@]}"; do
+    taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$WARMUP" "http://$HOST:${port[$t]}/$path" >/dev/null
+  done
+done
+
+# --- measure ----------------------------------------------------------------
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+raw="$tmp/raw.tsv" # round path target rps p50ms p99ms MBps origin_delta errors server_cpu% wrk_cpu%
+: >"$raw"
+to_ms() { # wrk latency (e.g. 812.00us, 1.23ms, 2.00s) in ms
+  awk -v v="$1" 'BEGIN {
+    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+    printf "%.3f", n }'
+}
+to_mb() { # wrk transfer (e.g. 12.34MB, 800.00KB, 1.2GB) in MB
+  awk -v v="$1" 'BEGIN {
+    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+    if (u == "KB") n /= 1024; else if (u == "GB") n *= 1024; else if (u == "B") n /= 1048576
+    printf "%.1f", n }'
+}
+secs=${DURATION%s}
+total=$((ROUNDS * ${#paths[@]} * ${#targets[@]}))
+k=0
+for r in $(seq 1 "$ROUNDS"); do
+  for path in "${paths[@]}"; do
+    for t in "${targets[@]}"; do
+      k=$((k + 1))
+      echo "[$k/$total] round $r /$path $t" >&2
+      c0=$(count)
+      s0=$(ticks "${pid[$t]}")
+      out="$tmp/wrk-$r-$path-$t.txt"
+      TIMEFORMAT='%U %S'
+      { time taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$DURATION" --latency \
+          "http://$HOST:${port[$t]}/$path" >"$out"; } 2>"$tmp/time.txt"
+      s1=$(ticks "${pid[$t]}")
+      c1=$(count)
+      rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+      p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
+      p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
+      mb=$(to_mb "$(awk '/^Transfer\/sec:/ {print $2}' "$out")")
+      errs=$(awk '/Non-2xx/ {n += $NF} /Socket errors/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} END {print n + 0}' "$out")
+      scpu=$(awk -v a="$s0" -v b="$s1" -v hz="$hz" -v d="$secs" 'BEGIN {printf "%.0f", 100 * (b - a) / hz / d}')
+      wcpu=$(awk -v d="$secs" '{printf "%.0f", 100 * ($1 + $2) / d}' "$tmp/time.txt")
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+        "$r" "$path" "$t" "$rps" "$p50" "$p99" "$mb" "$((c1 - c0))" "$errs" "$scpu" "$wcpu" >>"$raw"
+    done
+  done
+done
+
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- report -----------------------------------------------------------------
+median() { sort -g | awk '{v[NR] = $1} END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+col() { awk -F'\t' -v p="$1" -v t="$2" -v c="$3" '$2 == p && $3 == t {print $c}' "$raw"; }
+sum() { awk '{s += $1} END {print s + 0}'; }
+range() { sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.0f–%.0f", lo / 1000, hi / 1000}'; }
+
+results="$repo/bench/results"
+mkdir -p "$results"
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+report="$results/e2e-$stamp.md"
+{
+  echo "## End to end ($ROUNDS rounds of ${DURATION} per target and size, wrk -t1 -c$CONNS, servers on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU)"
+  echo
+  echo "| body | server | req/s (median) | × Varnish | × origin direct | k req/s min–max | p50 ms | p99 ms | MB/s | server CPU % | wrk CPU % | origin requests during its runs | errors |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for path in "${paths[@]}"; do
+    v=$(col "$path" varnish 4 | median)
+    o=$(col "$path" origin 4 | median)
+    for t in "${targets[@]}"; do
+      rps=$(col "$path" "$t" 4 | median)
+      name=$t
+      [ "$t" = origin ] && name="origin (Go, direct)"
+      [ "$t" = nginx ] && name="nginx proxy_cache"
+      printf '| %s | %s | %.0f | %.2f | %.2f | %s | %.2f | %.2f | %.0f | %s | %s | %s | %s |\n' \
+        "$path" "$name" "$rps" \
+        "$(awk -v a="$rps" -v b="$v" 'BEGIN {print a / b}')" \
+        "$(awk -v a="$rps" -v b="$o" 'BEGIN {print a / b}')" \
+        "$(col "$path" "$t" 4 | range)" \
+        "$(col "$path" "$t" 5 | median)" "$(col "$path" "$t" 6 | median)" \
+        "$(col "$path" "$t" 7 | median)" "$(col "$path" "$t" 10 | median)" \
+        "$(col "$path" "$t" 11 | median)" "$(col "$path" "$t" 8 | sum)" "$(col "$path" "$t" 9 | sum)"
+    done
+  done
+  echo
+  echo "Load average (1, 5, 15 min) before measuring: $load_before; after: $load_after. Server CPU % below 100 while wrk is not saturated means the server shared CPU $SERVER_CPU with other work."
+  echo
+  hits=yes
+  for path in "${paths[@]}"; do
+    for t in larder nginx varnish; do
+      d=$(col "$path" "$t" 8 | sum)
+      if [ "$d" -gt $((2 * ROUNDS)) ]; then
+        hits=no
+        echo "**$t /$path reached the origin $d times while measured: not serving hits.**"
+      fi
+    done
+  done
+  [ "$hits" = yes ] && echo "Every cache served hits: the origin's count stayed flat (at most $((2 * ROUNDS)) requests) while each cache was measured."
+  echo
+  echo "| target (ratio of medians, this run) | measured | met |"
+  echo "|---|---:|---|"
+  check() { # label value threshold
+    printf '| %s | %.2f × | %s |\n' "$1" "$2" "$(awk -v a="$2" -v b="$3" 'BEGIN {print (a >= b) ? "yes" : "**no**"}')"
+  }
+  l1=$(col 1k larder 4 | median); v1=$(col 1k varnish 4 | median); o1=$(col 1k origin 4 | median)
+  l64=$(col 64k larder 4 | median); v64=$(col 64k varnish 4 | median)
+  check "larder 1 KiB hits ≥ 1.2 × Varnish req/s" "$(awk -v a="$l1" -v b="$v1" 'BEGIN {print a / b}')" 1.2
+  check "larder 1 KiB hits ≥ 0.9 × Go origin direct req/s" "$(awk -v a="$l1" -v b="$o1" 'BEGIN {print a / b}')" 0.9
+  check "larder 64 KiB hits ≥ 1.0 × Varnish req/s" "$(awk -v a="$l64" -v b="$v64" 'BEGIN {print a / b}')" 1.0
+  echo
+  echo "Versions: $(nginx -v 2>&1 | sed 's/^nginx version: //'), $(varnishd -V 2>&1 | head -1 | sed 's/^varnishd (\(.*\))$/\1/'), $(wrk --version 2>&1 | head -1 | awk '{print $1, $2}'), $(go version | awk '{print $3}'), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')."
+  echo
+  echo "<details><summary>Response headers of one request to each server after warm-up</summary>"
+  echo
+  echo '```'
+  cat "$hdrs"
+  echo '```'
+  echo "</details>"
+} | tee "$report"
+cp "$raw" "$results/e2e-$stamp.tsv"
+echo "report: $report" >&2
