@@ -1,6 +1,7 @@
 package conditional
 
 import (
+	"github.com/larder-cache/larder/internal/httpdate"
 	"net/http"
 	"time"
 )
@@ -214,93 +215,5 @@ func singleDate(v []string) (time.Time, bool) {
 	if s == "" {
 		return time.Time{}, false
 	}
-	if t, ok := parseIMFFixdate(s); ok {
-		return t, true
-	}
-	t, err := http.ParseTime(s)
-	if err != nil {
-		return time.Time{}, false
-	}
-	return t, true
-}
-
-// parseIMFFixdate is a fast path for the preferred HTTP-date format
-// (RFC 9110 §5.6.7), e.g. "Sun, 06 Nov 1994 08:49:37 GMT". It accepts a subset
-// of what http.ParseTime accepts and returns the same time for it; anything
-// else is left to http.ParseTime.
-func parseIMFFixdate(s string) (time.Time, bool) {
-	if len(s) != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
-		s[16] != ' ' || s[19] != ':' || s[22] != ':' || s[25:] != " GMT" {
-		return time.Time{}, false
-	}
-	switch s[:3] {
-	case "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun":
-	default:
-		return time.Time{}, false
-	}
-	var month time.Month
-	switch s[8:11] {
-	case "Jan":
-		month = time.January
-	case "Feb":
-		month = time.February
-	case "Mar":
-		month = time.March
-	case "Apr":
-		month = time.April
-	case "May":
-		month = time.May
-	case "Jun":
-		month = time.June
-	case "Jul":
-		month = time.July
-	case "Aug":
-		month = time.August
-	case "Sep":
-		month = time.September
-	case "Oct":
-		month = time.October
-	case "Nov":
-		month = time.November
-	case "Dec":
-		month = time.December
-	default:
-		return time.Time{}, false
-	}
-	day, ok1 := digits(s[5:7])
-	year, ok2 := digits(s[12:16])
-	hour, ok3 := digits(s[17:19])
-	minute, ok4 := digits(s[20:22])
-	sec, ok5 := digits(s[23:25])
-	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 ||
-		day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
-		return time.Time{}, false
-	}
-	return time.Date(year, month, day, hour, minute, sec, 0, time.UTC), true
-}
-
-// digits parses an all-digit string.
-func digits(s string) (int, bool) {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
-}
-
-func daysIn(m time.Month, year int) int {
-	switch m {
-	case time.February:
-		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
-			return 29
-		}
-		return 28
-	case time.April, time.June, time.September, time.November:
-		return 30
-	}
-	return 31
+	return httpdate.Parse(s, time.Time{})
 }

@@ -1,7 +1,6 @@
 package conditional
 
 import (
-	"net/http"
 	"strings"
 	"testing"
 )
@@ -64,25 +63,6 @@ func FuzzMatchList(f *testing.F) {
 			if !cur.Weak && !MatchList([]string{l1, cur.Opaque}, etag, false, true) {
 				t.Fatalf("strong %q does not strongly match itself", etag)
 			}
-		}
-	})
-}
-
-// FuzzHTTPDate checks that the IMF-fixdate fast path agrees with
-// http.ParseTime whenever it accepts a value.
-func FuzzHTTPDate(f *testing.F) {
-	f.Add("Sun, 06 Nov 1994 08:49:37 GMT")
-	f.Add("Tue, 29 Feb 2000 23:59:59 GMT")
-	f.Add("Wed, 29 Feb 1900 00:00:00 GMT")
-	f.Add("Sunday, 06-Nov-94 08:49:37 GMT")
-	f.Fuzz(func(t *testing.T, s string) {
-		got, ok := parseIMFFixdate(s)
-		if !ok {
-			return
-		}
-		want, err := http.ParseTime(s)
-		if err != nil || !got.Equal(want) {
-			t.Fatalf("parseIMFFixdate(%q) = %v; http.ParseTime = %v, %v", s, got, want, err)
 		}
 	})
 }

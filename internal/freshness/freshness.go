@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/larder-cache/larder/internal/cachecontrol"
+	"github.com/larder-cache/larder/internal/httpdate"
 	"github.com/larder-cache/larder/internal/storability"
 )
 
@@ -83,7 +84,7 @@ func Lifetime(status int, h http.Header, cc cachecontrol.Directives, shared bool
 	}
 	if !cc.Targeted {
 		if exp := lines(h, "Expires"); len(exp) > 0 {
-			e, ok := ParseHTTPDate(exp[0], responseTime)
+			e, ok := httpdate.Parse(exp[0], responseTime)
 			if !ok {
 				return 0, true // RFC 9111 §5.3: invalid means already expired
 			}
@@ -97,7 +98,7 @@ func Lifetime(status int, h http.Header, cc cachecontrol.Directives, shared bool
 	if len(lm) == 0 {
 		return 0, false
 	}
-	last, ok := ParseHTTPDate(lm[0], responseTime)
+	last, ok := httpdate.Parse(lm[0], responseTime)
 	if !ok {
 		return 0, false
 	}
@@ -134,7 +135,7 @@ func InitialAge(h http.Header, requestTime, responseTime time.Time) time.Duratio
 	ageValue := time.Duration(ageSeconds(lines(h, "Age"))) * time.Second
 	var apparent time.Duration
 	if ds := lines(h, "Date"); len(ds) > 0 {
-		if date, ok := ParseHTTPDate(ds[0], responseTime); ok {
+		if date, ok := httpdate.Parse(ds[0], responseTime); ok {
 			apparent = max(0, responseTime.Sub(date))
 		}
 	}
@@ -250,7 +251,7 @@ func ageSeconds(vs []string) int64 {
 			} else {
 				elem, line = line, ""
 			}
-			if elem = trimOWS(elem); elem != "" { // RFC 9110 §5.6.1.2: skip empty elements
+			if elem = strings.Trim(elem, " \t"); elem != "" { // RFC 9110 §5.6.1.2: skip empty elements
 				return deltaSeconds(elem)
 			}
 		}
@@ -278,7 +279,7 @@ func deltaSeconds(s string) int64 {
 // invalid (RFC 9110 §6.6.1: the time the message was received).
 func dateValue(h http.Header, fallback time.Time) time.Time {
 	if ds := lines(h, "Date"); len(ds) > 0 {
-		if d, ok := ParseHTTPDate(ds[0], fallback); ok {
+		if d, ok := httpdate.Parse(ds[0], fallback); ok {
 			return d
 		}
 	}

@@ -1,6 +1,8 @@
-package freshness
+package httpdate
 
 import (
+	"net/http"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -62,16 +64,16 @@ func TestParseHTTPDate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := ParseHTTPDate(tt.in, tt.now)
+			got, ok := Parse(tt.in, tt.now)
 			if ok != tt.ok || !got.Equal(tt.want) {
-				t.Errorf("ParseHTTPDate(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+				t.Errorf("Parse(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
 			}
 		})
 	}
 }
 
 func TestParseHTTPDateAllocations(t *testing.T) {
-	if n := testing.AllocsPerRun(100, func() { _, _ = ParseHTTPDate("Sun, 06 Nov 1994 08:49:37 GMT", time.Time{}) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { _, _ = Parse("Sun, 06 Nov 1994 08:49:37 GMT", time.Time{}) }); n != 0 {
 		t.Errorf("ParseHTTPDate allocates %v times, want 0", n)
 	}
 }
@@ -82,7 +84,7 @@ func FuzzParseHTTPDate(f *testing.F) {
 	}
 	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, s string) {
-		got, ok := ParseHTTPDate(s, now)
+		got, ok := Parse(s, now)
 		if !ok {
 			if !got.IsZero() {
 				t.Errorf("invalid %q returned %v", s, got)
@@ -90,7 +92,40 @@ func FuzzParseHTTPDate(f *testing.F) {
 			return
 		}
 		if got.Location() != time.UTC || got.Year() < 0 || got.Year() > 9999 {
-			t.Errorf("ParseHTTPDate(%q) = %v", s, got)
+			t.Errorf("Parse(%q) = %v", s, got)
 		}
 	})
+}
+
+// TestAgreesWithNetHTTP checks Parse against http.ParseTime (RFC 9110
+// §5.6.7) on every day from 1896 to 2104 in IMF-fixdate, on out-of-range days
+// and times, and on near misses: whatever net/http accepts, Parse accepts with
+// the same time.
+func TestAgreesWithNetHTTP(t *testing.T) {
+	var inputs []string
+	months := []string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+	for y := 1896; y <= 2104; y++ {
+		for _, m := range months {
+			for d := 0; d <= 32; d++ {
+				dd := string(rune('0'+d/10)) + string(rune('0'+d%10))
+				inputs = append(inputs, "Thu, "+dd+" "+m+" "+strconv.Itoa(y)+" 12:34:56 GMT")
+			}
+		}
+	}
+	inputs = append(inputs,
+		"Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 06 Nov 1994 23:60:00 GMT", "Sun, 06 Nov 1994 23:59:60 GMT",
+		"Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 UTC",
+		"Sun, 0a Nov 1994 08:49:37 GMT", "Xyz, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08-49-37 GMT",
+		"Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994",
+	)
+	for _, s := range inputs {
+		got, ok := Parse(s, time.Time{})
+		want, err := http.ParseTime(s)
+		if err == nil && (!ok || !got.Equal(want)) {
+			t.Fatalf("%q: Parse %v, %v; ParseTime %v", s, got, ok, want)
+		}
+		if ok && err == nil && !got.Equal(want) {
+			t.Fatalf("%q: Parse %v; ParseTime %v", s, got, want)
+		}
+	}
 }

@@ -1,8 +1,11 @@
-package freshness
+// Package httpdate parses HTTP-dates (RFC 9110 §5.6.7) as caches must read
+// them (RFC 9111 §4.2), for Date, Expires, Last-Modified and the date
+// preconditions.
+package httpdate
 
 import "time"
 
-// ParseHTTPDate parses an HTTP-date (RFC 9110 §5.6.7) in any of its three
+// Parse parses an HTTP-date (RFC 9110 §5.6.7) in any of its three
 // formats: IMF-fixdate, the obsolete RFC 850 format and asctime. Following
 // RFC 9111 §4.2 the match is case-insensitive, and any zone other than "GMT"
 // makes the date invalid. The formats are otherwise strict: no extra
@@ -19,7 +22,7 @@ import "time"
 // which expects "UTC" zones, two-digit years, a missing comma, doubled spaces,
 // dashes in IMF-fixdate, dotted times and one-digit hours all to be invalid,
 // and wrong-case weekday, month and "gMT" to be accepted.
-func ParseHTTPDate(s string, now time.Time) (time.Time, bool) {
+func Parse(s string, now time.Time) (time.Time, bool) {
 	s = trimOWS(s)
 	switch {
 	case len(s) == 29 && s[3] == ',':
