@@ -68,7 +68,5 @@ func varyCases() []Case {
 // varyCasesKnown marks the cases of this file that fail today (see
 // markKnown); each reason gives the kind, what Larder does and why.
 var varyCasesKnown = map[string]string{
-	"vary-normalise-lang-order":  "optional: Larder does not normalise Accept-Language in the secondary key (RFC 9111 §4.1 MAY normalise)",
-	"vary-normalise-lang-case":   "optional: Larder does not normalise Accept-Language in the secondary key (RFC 9111 §4.1 MAY normalise)",
 	"vary-normalise-lang-select": "optional: Larder does not select a variant by Accept-Language qvalues and Content-Language (RFC 9111 §4.1 MAY)",
 }

@@ -109,10 +109,11 @@ func Key(names []string, req http.Header) string {
 		ok    bool
 	}
 	var stack [8]field
+	var ones [8][1]string // normalised values of stack's fields
 	size := 0
 	for i, name := range names {
 		size += decLen(len(name)) + 2 + len(name)
-		lines, ok := lookup(req, name)
+		lines, ok := selecting(req, name, &ones[min(i, len(ones)-1)])
 		n := 0
 		if ok {
 			n = normalize(nil, lines)
@@ -129,7 +130,8 @@ func Key(names []string, req http.Header) string {
 		if i < len(stack) {
 			f = stack[i]
 		} else {
-			f.lines, f.ok = lookup(req, name)
+			var one [1]string
+			f.lines, f.ok = selecting(req, name, &one)
 			if f.ok {
 				f.n = normalize(nil, f.lines)
 			}
@@ -397,4 +399,41 @@ func writeDec(b *strings.Builder, n int) {
 		}
 	}
 	b.Write(buf[i:])
+}
+
+// selecting returns the request's field lines for name as the key compares
+// them. Accept-Encoding and Accept-Language list members whose order carries
+// no meaning (preference is by qvalue, RFC 9110 §12.4.2) and whose codings
+// and language tags are case-insensitive (§8.4.1, §8.5.1): their members are
+// lowercased and sorted, so "en, de" and "De, EN" select the same variant
+// (RFC 9111 §4.1 lets a cache normalise this way). The result is written to
+// one, which the caller provides, so that only the joined value allocates.
+func selecting(req http.Header, name string, one *[1]string) ([]string, bool) {
+	lines, ok := lookup(req, name)
+	if !ok || (name != "accept-encoding" && name != "accept-language") {
+		return lines, ok
+	}
+	var buf [16]string
+	members := buf[:0]
+	for _, line := range lines {
+		for m := range strings.SplitSeq(line, ",") {
+			members = append(members, strings.Trim(m, " \t"))
+		}
+	}
+	size := len(members)
+	for i, m := range members {
+		members[i] = strings.ToLower(m) // no allocation unless m has upper case
+		size += len(m)
+	}
+	slices.Sort(members)
+	var b strings.Builder
+	b.Grow(size)
+	for i, m := range members {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(m)
+	}
+	one[0] = b.String()
+	return one[:], true
 }
