@@ -46,6 +46,8 @@ type capture struct {
 	stored   http.Header // the header to store, cloned before anything is added
 	validate bool        // the response answers the cache's validation request with 304
 	useStale bool        // an error the stale response is served in place of (stale-if-error)
+
+	unreachable bool // set by OriginUnreachable: the error reports a disconnected origin
 }
 
 func (cw *capture) Header() http.Header { return cw.header }

@@ -18,7 +18,8 @@ const (
 	// OutcomeStale: a stale stored response was replaced by a full response.
 	OutcomeStale Outcome = "stale"
 	// OutcomeStaleIfError: the handler failed (5xx) and a stale stored response
-	// was served instead (stale-if-error, RFC 5861 §4).
+	// was served instead: stale-if-error (RFC 5861 §4), or an unreachable
+	// origin (OriginUnreachable, RFC 9111 §4.2.4).
 	OutcomeStaleIfError Outcome = "stale-if-error"
 	// OutcomeRequest: the request asked not to be served from the cache (no-cache).
 	OutcomeRequest Outcome = "request"

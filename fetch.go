@@ -89,7 +89,8 @@ func (x *exchange) decide(cw *capture) {
 	}
 	if x.stale != nil && cw.status >= 500 {
 		m := x.c.metaOf(x.stale)
-		if x.ifError(x.stale, m, freshness.CurrentAge(x.stale.InitialAge, x.stale.ResponseTime, cw.respTime)) {
+		age := freshness.CurrentAge(x.stale.InitialAge, x.stale.ResponseTime, cw.respTime)
+		if x.ifError(x.stale, m, age) || (cw.unreachable && !freshness.StaleProhibited(m.cc, x.shared)) {
 			cw.useStale = true // finish serves the stale response instead
 			return
 		}

@@ -51,8 +51,12 @@ func (x *exchange) serveStaleOnError(cw *capture) {
 	e := x.stale
 	age := freshness.CurrentAge(e.InitialAge, e.ResponseTime, x.c.cfg.now())
 	x.ev.Outcome = OutcomeStaleIfError
+	detail := "stale-if-error"
+	if cw.unreachable {
+		detail = "origin-unreachable"
+	}
 	x.writeStored(e, x.c.metaOf(e), age, x.c.cfg.name+"; fwd=stale; fwd-status="+itoa(int64(cw.status))+
-		"; ttl="+itoa(ttlSeconds(e.Lifetime, age))+"; detail=stale-if-error")
+		"; ttl="+itoa(ttlSeconds(e.Lifetime, age))+"; detail="+detail)
 }
 
 // revalidateLater validates a stale response in the background, at most once

@@ -3,9 +3,12 @@ package larder_test
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/larder-cache/larder"
 )
 
 // RFC 5861 §3: stale-while-revalidate serves the stale response at once and
@@ -136,5 +139,57 @@ func TestStaleIfError(t *testing.T) {
 				t.Fatalf("got %d %q, want the error", w.Code, w.Body)
 			}
 		})
+	}
+}
+
+// RFC 9111 §4.2.4: a disconnected cache may serve a stale response, unless a
+// directive forbids it.
+func TestStaleWhenOriginUnreachable(t *testing.T) {
+	tests := []struct {
+		name  string
+		cc    string
+		stale bool
+	}{
+		{"RFC9111_4.2.4_disconnected_serves_stale", "max-age=10", true},
+		{"RFC9111_4.2.4_must-revalidate_forbids", "max-age=10, must-revalidate", false},
+		{"RFC9111_5.2.2.8_proxy-revalidate_forbids_in_shared_cache", "max-age=10, proxy-revalidate", false},
+		{"RFC9111_5.2.2.4_no-cache_forbids", "max-age=10, no-cache", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, respond(200, "good", "Cache-Control", tc.cc))
+			f.do("GET", "/x")
+			f.clock.Advance(time.Minute)
+			f.orig.fn = func(w http.ResponseWriter, r *http.Request) {
+				larder.OriginUnreachable(w)
+				w.WriteHeader(http.StatusBadGateway)
+				fmt.Fprint(w, "bad gateway")
+			}
+			w := f.do("GET", "/x")
+			if !tc.stale {
+				if w.Code != http.StatusBadGateway {
+					t.Fatalf("got %d %q, want the 502", w.Code, w.Body)
+				}
+				return
+			}
+			if w.Code != 200 || w.Body.String() != "good" ||
+				w.Header().Get("Cache-Status") != "Larder; fwd=stale; fwd-status=502; ttl=-50; detail=origin-unreachable" {
+				t.Fatalf("got %d %q %q", w.Code, w.Body, w.Header().Get("Cache-Status"))
+			}
+		})
+	}
+}
+
+func TestOriginUnreachableWithoutCacheIsHarmless(t *testing.T) {
+	w := httptest.NewRecorder()
+	larder.OriginUnreachable(w)
+	larder.OriginUnreachable(nil)
+	// A plain 5xx, not marked, is passed through even with a stale entry.
+	f := newFixture(t, respond(200, "good", "Cache-Control", "max-age=10"))
+	f.do("GET", "/x")
+	f.clock.Advance(time.Minute)
+	f.orig.fn = respond(503, "down")
+	if w := f.do("GET", "/x"); w.Code != 503 {
+		t.Fatalf("got %d", w.Code)
 	}
 }

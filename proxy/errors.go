@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+
+	"github.com/larder-cache/larder"
 )
 
 // classify wraps err, the failure of a request to the upstream made with ctx,
@@ -50,6 +52,8 @@ func errorHandler(logger *slog.Logger) func(http.ResponseWriter, *http.Request, 
 		logger.Log(r.Context(), level, "upstream request failed",
 			"method", r.Method, "host", r.Host, "path", r.URL.Path, "status", status, "reason", reason, "err", err)
 
+		// A cache in front may answer with a stale response instead.
+		larder.OriginUnreachable(w)
 		h := w.Header()
 		clear(h)
 		h.Set("Content-Type", "text/plain; charset=utf-8")

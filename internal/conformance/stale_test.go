@@ -48,7 +48,6 @@ func staleCases() []Case {
 // staleCasesKnown marks the cases of this file that fail today (see
 // markKnown); each reason gives the kind, what Larder does and why.
 var staleCasesKnown = map[string]string{
-	"stale-close":          "check: Larder does not serve stale when the origin fails (the proxy's 502 goes out; RFC 9111 §4.2.4 MAY serve stale when disconnected); besides, the stored response has no validator, so Larder drops it from the store at expiry (fetch.go keepFor: no stale retention without ETag/Last-Modified)",
 	"stale-503":            "check: Larder forwards the origin's 503 instead of the stale response (RFC 9111 §4.3.3 allows either)",
 	"stale-warning-stored": "setup failure: needs a stale response served on disconnect (see stale-close); Warning is obsolete anyway (RFC 9111 §5.5)",
 	"stale-warning-become": "setup failure: needs a stale response served on disconnect (see stale-close); Warning is obsolete anyway (RFC 9111 §5.5)",
