@@ -26,10 +26,11 @@ type accessLog struct {
 }
 
 func (a *accessLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	var start time.Time
 	lw := &logWriter{ResponseWriter: w}
 	var slot *outcomeSlot
 	if a.enabled {
+		start = time.Now()
 		slot = new(outcomeSlot)
 		r = r.WithContext(context.WithValue(r.Context(), outcomeSlotKey{}, slot))
 	}
