@@ -19,10 +19,9 @@
 package main
 
 import (
-	"flag"
 	"fmt"
+	"github.com/larder-cache/larder/examples/internal/serve"
 	"io"
-	"log"
 	"net/http"
 	"strings"
 	"sync"
@@ -30,7 +29,6 @@ import (
 	"time"
 
 	"github.com/larder-cache/larder"
-	"github.com/larder-cache/larder/store/memory"
 )
 
 // app is the example application. It counts the calls of its handlers, so
@@ -141,21 +139,5 @@ func (a *app) listUsers(w http.ResponseWriter, r *http.Request) {
 }
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	flag.Parse()
-	store, err := memory.New(memory.Options{MaxBytes: 64 << 20})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer store.Close()
-	srv := &http.Server{
-		Addr:              *addr,
-		Handler:           newApp(store),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
-	log.Printf("listening on http://%s/users/1, /me and /users", *addr)
-	log.Fatal(srv.ListenAndServe())
+	serve.Main(func() http.Handler { return newApp(serve.Memory(64 << 20)) }, "/users/1", "/me", "/users")
 }

@@ -19,15 +19,13 @@
 package main
 
 import (
-	"flag"
 	"fmt"
-	"log"
+	"github.com/larder-cache/larder/examples/internal/serve"
 	"net/http"
 	"sync/atomic"
 	"time"
 
 	"github.com/larder-cache/larder"
-	"github.com/larder-cache/larder/store/memory"
 )
 
 // app is the example application. It counts the calls of its handler, so the
@@ -59,22 +57,6 @@ func (a *app) getUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	flag.Parse()
 	// The seed's InMemoryCacheStorage: the built-in store, bounded by bytes.
-	store, err := memory.New(memory.Options{MaxBytes: 64 << 20})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer store.Close()
-	srv := &http.Server{
-		Addr:              *addr,
-		Handler:           newApp(store),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
-	log.Printf("listening on http://%s/users/1", *addr)
-	log.Fatal(srv.ListenAndServe())
+	serve.Main(func() http.Handler { return newApp(serve.Memory(64 << 20)) }, "/users/1")
 }

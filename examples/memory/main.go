@@ -20,12 +20,11 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/larder-cache/larder/examples/internal/serve"
 	"io"
-	"log"
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/larder-cache/larder"
 	"github.com/larder-cache/larder/store/memory"
@@ -99,22 +98,6 @@ func (a *app) patchUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	maxBytes := flag.Int64("max-bytes", 64<<20, "bound of the memory store, in bytes")
-	flag.Parse()
-	store, err := memory.New(memory.Options{MaxBytes: *maxBytes})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer store.Close()
-	srv := &http.Server{
-		Addr:              *addr,
-		Handler:           newApp(store),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
-	log.Printf("listening on http://%s/users/1", *addr)
-	log.Fatal(srv.ListenAndServe())
+	serve.Main(func() http.Handler { return newApp(serve.Memory(*maxBytes)) }, "/users/1")
 }

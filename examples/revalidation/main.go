@@ -28,8 +28,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"github.com/larder-cache/larder/examples/internal/serve"
 	"io"
 	"log"
 	"net/http"
@@ -212,17 +212,5 @@ func (a *app) patchUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	flag.Parse()
-	store := newCollectingStore(log.Default(), nil)
-	srv := &http.Server{
-		Addr:              *addr,
-		Handler:           newApp(store),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
-	log.Printf("listening on http://%s/users/1", *addr)
-	log.Fatal(srv.ListenAndServe())
+	serve.Main(func() http.Handler { return newApp(newCollectingStore(log.Default(), nil)) }, "/users/1")
 }

@@ -15,9 +15,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"log"
+	"github.com/larder-cache/larder/examples/internal/serve"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -118,16 +117,5 @@ func (a *app) getUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	flag.Parse()
-	srv := &http.Server{
-		Addr:              *addr,
-		Handler:           newApp(newMemoryCache(nil)),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
-	log.Printf("listening on http://%s/users/1", *addr)
-	log.Fatal(srv.ListenAndServe())
+	serve.Main(func() http.Handler { return newApp(newMemoryCache(nil)) }, "/users/1")
 }
