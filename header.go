@@ -3,6 +3,7 @@ package larder
 import (
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strings"
 
 	"github.com/larder-cache/larder/internal/cachecontrol"
@@ -60,8 +61,8 @@ func connectionFields(h http.Header) []string {
 }
 
 // storedHeader returns the copy of h that is stored (RFC 9111 §3.1). Its
-// slices are exact-size copies, so appending to a served header never writes
-// into the stored one.
+// slices are copies clipped to their length, so appending to a served header
+// (which shares them) never writes into the stored entry's memory.
 func storedHeader(h http.Header, cc cachecontrol.Directives, shared bool) http.Header {
 	conn := connectionFields(h)
 	strip := storability.StripFields(cc, shared)
@@ -70,7 +71,7 @@ func storedHeader(h http.Header, cc cachecontrol.Directives, shared bool) http.H
 		if skipField(k, conn, strip) {
 			continue
 		}
-		out[k] = append([]string(nil), v...)
+		out[k] = slices.Clip(append([]string(nil), v...))
 	}
 	return out
 }
@@ -88,7 +89,7 @@ func mergeHeader(stored, newer http.Header) http.Header {
 		if k == "Content-Length" || skipField(k, conn, nil) {
 			continue
 		}
-		out[k] = append([]string(nil), v...)
+		out[k] = slices.Clip(append([]string(nil), v...))
 	}
 	return out
 }
