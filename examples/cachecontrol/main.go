@@ -20,7 +20,6 @@ package main
 
 import (
 	"fmt"
-	"github.com/larder-cache/larder/examples/internal/serve"
 	"io"
 	"net/http"
 	"strings"
@@ -29,6 +28,7 @@ import (
 	"time"
 
 	"github.com/larder-cache/larder"
+	"github.com/larder-cache/larder/examples/internal/serve"
 )
 
 // app is the example application. It counts the calls of its handlers, so

@@ -20,13 +20,13 @@ package main
 import (
 	"flag"
 	"fmt"
-	"github.com/larder-cache/larder/examples/internal/serve"
 	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
 
 	"github.com/larder-cache/larder"
+	"github.com/larder-cache/larder/examples/internal/serve"
 	"github.com/larder-cache/larder/store/memory"
 )
 

@@ -29,7 +29,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/larder-cache/larder/examples/internal/serve"
 	"io"
 	"log"
 	"net/http"
@@ -39,6 +38,7 @@ import (
 	"time"
 
 	"github.com/larder-cache/larder"
+	"github.com/larder-cache/larder/examples/internal/serve"
 )
 
 // collectingStore is the seed's CacheStorage: a map of entries whose Delete,

@@ -16,13 +16,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/larder-cache/larder/examples/internal/serve"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/larder-cache/larder"
+	"github.com/larder-cache/larder/examples/internal/serve"
 )
 
 // memoryCache is the seed's MemoryCache: a custom store that keeps entries in

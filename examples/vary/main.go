@@ -20,12 +20,12 @@ package main
 
 import (
 	"fmt"
-	"github.com/larder-cache/larder/examples/internal/serve"
 	"net/http"
 	"sync/atomic"
 	"time"
 
 	"github.com/larder-cache/larder"
+	"github.com/larder-cache/larder/examples/internal/serve"
 )
 
 // app is the example application. It counts the calls of its handlers, so
