@@ -266,15 +266,7 @@ func (d *entryDecoder) uvarint() uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(d.b[d.off:])
-	if n <= 0 {
-		if n == 0 {
-			d.fail("truncated at byte %d", d.off)
-		} else {
-			d.fail("varint overflow at byte %d", d.off)
-		}
-		return 0
-	}
-	d.off += n
+	d.advance(n)
 	return v
 }
 
@@ -283,16 +275,21 @@ func (d *entryDecoder) varint() int64 {
 		return 0
 	}
 	v, n := binary.Varint(d.b[d.off:])
-	if n <= 0 {
-		if n == 0 {
-			d.fail("truncated at byte %d", d.off)
-		} else {
-			d.fail("varint overflow at byte %d", d.off)
-		}
-		return 0
-	}
-	d.off += n
+	d.advance(n)
 	return v
+}
+
+// advance moves past a varint of n bytes, or records why there is none
+// (n as binary.Uvarint and binary.Varint report it).
+func (d *entryDecoder) advance(n int) {
+	switch {
+	case n > 0:
+		d.off += n
+	case n == 0:
+		d.fail("truncated at byte %d", d.off)
+	default:
+		d.fail("varint overflow at byte %d", d.off)
+	}
 }
 
 func (d *entryDecoder) int() int {
