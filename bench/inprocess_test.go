@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// In-process benchmarks: each peer (Bare, Larder, Gregjones) on each path
-// (Hit, 304, Miss) with each body size (1K, 64K), sequential ("seq") and with
-// b.RunParallel ("par", GOMAXPROCS goroutines). The top-level names are
+// In-process benchmarks: each peer (Bare, Larder, Gregjones, Souin) on each
+// path (Hit, 304, Miss) with each body size (1K, 64K), sequential ("seq") and
+// with b.RunParallel ("par", GOMAXPROCS goroutines). The top-level names are
 // Benchmark<Peer>_<Path>_<Size>, so that "-bench 'Larder_Hit_1K'" or
 // "-bench 'Larder.*Hit.*1K'" selects one.
 
@@ -32,6 +32,12 @@ func BenchmarkGregjones_Miss_1K(b *testing.B) { benchPeer(b, "Gregjones", pathMi
 func BenchmarkGregjones_Miss_64K(b *testing.B) {
 	benchPeer(b, "Gregjones", pathMiss, 1)
 }
+func BenchmarkSouin_Hit_1K(b *testing.B)   { benchPeer(b, "Souin", pathHit, 0) }
+func BenchmarkSouin_Hit_64K(b *testing.B)  { benchPeer(b, "Souin", pathHit, 1) }
+func BenchmarkSouin_304_1K(b *testing.B)   { benchPeer(b, "Souin", path304, 0) }
+func BenchmarkSouin_304_64K(b *testing.B)  { benchPeer(b, "Souin", path304, 1) }
+func BenchmarkSouin_Miss_1K(b *testing.B)  { benchPeer(b, "Souin", pathMiss, 0) }
+func BenchmarkSouin_Miss_64K(b *testing.B) { benchPeer(b, "Souin", pathMiss, 1) }
 
 func benchPeer(b *testing.B, peerName, path string, size int) {
 	p := peerByName(peerName)

@@ -165,9 +165,11 @@ var peers = []peer{
 	{name: "Bare", wrap: func(_ testing.TB, o http.Handler) (http.Handler, func()) { return o, func() {} }},
 	{name: "Larder", caches: true, wrap: wrapLarder},
 	{name: "Gregjones", caches: true, wrap: wrapGregjones},
-	// github.com/victorspringer/http-cache and github.com/darkweak/souin are
-	// not here: the Go module proxy reachable from this project answers 403
-	// ("This module version is not available") for both. See BENCHMARKS.md.
+	{name: "Souin", caches: true, wrap: wrapSouin},
+	// github.com/victorspringer/http-cache is not here: the Go module proxy
+	// reachable from this project answers 403 ("This module version is not
+	// available") for it. See BENCHMARKS.md. Souin is served for exact
+	// versions only (@latest is refused): see souin_test.go and go.mod.
 }
 
 func peerByName(name string) peer {

@@ -25,7 +25,7 @@ go build -o "$out/benchtable" ./cmd/benchtable
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for i in $(seq 1 "$ROUNDS"); do
   echo "in-process round $i/$ROUNDS" >&2
-  "$out/bench.test" -test.run '^$' -test.bench '^Benchmark(Bare|Larder|Gregjones)_' \
+  "$out/bench.test" -test.run '^$' -test.bench '^Benchmark(Bare|Larder|Gregjones|Souin)_' \
     -test.benchmem -test.benchtime "$BENCHTIME" -test.shuffle on >"$out/inprocess-$i.txt"
 done
 for i in $(seq 1 "$STORE_ROUNDS"); do

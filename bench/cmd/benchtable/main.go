@@ -120,7 +120,7 @@ func procs(name string) string {
 }
 
 var (
-	peers = []string{"Bare", "Larder", "Gregjones"}
+	peers = []string{"Bare", "Larder", "Gregjones", "Souin"}
 	paths = []string{"Hit", "304", "Miss"}
 	sizes = []string{"1K", "64K"}
 	modes = []string{"seq", "par"}
