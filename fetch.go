@@ -174,7 +174,7 @@ func (x *exchange) sendHeader(cw *capture) {
 	}
 	status := cw.status
 	if x.ownConds {
-		switch evaluate(x.r, status, h, nil) {
+		switch evaluate(x.r, status, h) {
 		case http.StatusNotModified:
 			status = http.StatusNotModified
 			trimTo304(h)

@@ -14,8 +14,8 @@ func (x *exchange) writeStored(e *Entry, m *entryMeta, age time.Duration, cacheS
 	r := x.r
 	h := x.w.Header()
 	status := e.Status
-	if len(r.Header) > 0 && conditional.HasConditions(r.Header) {
-		status = evaluate(r, e.Status, e.Header, m)
+	if x.rf.conditional {
+		status = x.evaluateStored(e, m)
 	}
 	switch status {
 	case e.Status:
@@ -35,8 +35,8 @@ func (x *exchange) writeStored(e *Entry, m *entryMeta, age time.Duration, cacheS
 	} else {
 		h["Cache-Status"] = []string{cacheStatus}
 	}
-	if status == e.Status && len(r.Header) > 0 {
-		if rs, err, ok := rangeOf(r, e, m); ok {
+	if status == e.Status && x.rf.rangeV != nil {
+		if rs, err, ok := x.rangeOf(e, m); ok {
 			x.writeRanges(h, e, rs, err)
 			return
 		}
@@ -52,18 +52,22 @@ func (x *exchange) writeStored(e *Entry, m *entryMeta, age time.Duration, cacheS
 	}
 }
 
-// evaluate returns the status the request's preconditions give against a
-// representation with the given status and header: status itself, 304 or 412.
-// m, when not nil, is the stored response's meta: the common request, a GET
-// whose only precondition is one If-None-Match tag equal to the stored strong
-// ETag, is answered without the general evaluation.
-func evaluate(r *http.Request, status int, h http.Header, m *entryMeta) int {
-	if m != nil && status == http.StatusOK && m.etag != "" && m.etag[0] == '"' && len(r.Header) > 0 {
-		if inm := r.Header["If-None-Match"]; len(inm) == 1 && inm[0] == m.etag &&
-			r.Header["If-Match"] == nil && r.Header["If-Unmodified-Since"] == nil {
+// evaluateStored returns the status the request's preconditions give against
+// the stored response e: e.Status, 304 or 412. The common conditional
+// request, a GET whose only precondition is one If-None-Match tag equal to
+// the stored strong ETag, is answered without the general evaluation.
+func (x *exchange) evaluateStored(e *Entry, m *entryMeta) int {
+	if e.Status == http.StatusOK && m.etag != "" && m.etag[0] == '"' && !x.rf.ifMatch && !x.rf.ifUnmodified {
+		if inm := x.rf.ifNoneMatch; len(inm) == 1 && inm[0] == m.etag {
 			return http.StatusNotModified // RFC 9110 §13.2.2 step 3, weak comparison holds
 		}
 	}
+	return evaluate(x.r, e.Status, e.Header)
+}
+
+// evaluate returns the status the request's preconditions give against a
+// representation with the given status and header: status itself, 304 or 412.
+func evaluate(r *http.Request, status int, h http.Header) int {
 	switch conditional.Evaluate(r.Method, r.Header, status, h) {
 	case conditional.NotModified:
 		return http.StatusNotModified

@@ -14,12 +14,12 @@ import (
 // 200 response (RFC 9110 §14.2), or ok false when the full response is to be
 // sent: no Range, an If-Range that does not match (§13.1.5), or a Range
 // field to ignore.
-func rangeOf(r *http.Request, e *Entry, m *entryMeta) (rs []ranges.Range, err error, ok bool) {
-	v := r.Header["Range"]
-	if len(v) != 1 || r.Method != http.MethodGet || e.Status != http.StatusOK {
+func (x *exchange) rangeOf(e *Entry, m *entryMeta) (rs []ranges.Range, err error, ok bool) {
+	v := x.rf.rangeV
+	if len(v) != 1 || x.r.Method != http.MethodGet || e.Status != http.StatusOK {
 		return nil, nil, false
 	}
-	if ir := r.Header["If-Range"]; len(ir) > 0 && !ranges.IfRange(ir[0], m.etag, m.lastModified) {
+	if ir := x.rf.ifRange; len(ir) > 0 && !ranges.IfRange(ir[0], m.etag, m.lastModified) {
 		return nil, nil, false
 	}
 	rs, err = ranges.Parse(v[0], int64(len(e.Body)))

@@ -18,7 +18,8 @@ type exchange struct {
 	next   http.Handler
 	rt     *route
 	reqCC  cachecontrol.Directives
-	shared bool // false when the request is keyed per user (private for that user)
+	rf     reqFields // the request's fields that serving from the cache reads
+	shared bool      // false when the request is keyed per user (private for that user)
 
 	key       string // primary key: the request's absolute URI in normal form
 	user      string // per-user routes: the user's key part (or anonymous); else ""
@@ -54,15 +55,16 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 // the handler call needs: the outcome, and the stale response to validate.
 func (x *exchange) fromCache() bool {
 	r := x.r
-	switch {
-	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		x.ev.Outcome = OutcomeMethod
 		return false
-	case r.Header["Upgrade"] != nil:
+	}
+	x.rf = gatherFields(r.Header)
+	if x.rf.upgrade {
 		x.ev.Outcome = OutcomeBypass
 		return false
 	}
-	x.reqCC = cachecontrol.ParseRequest(r.Header)
+	x.reqCC = cachecontrol.ParseRequestLines(x.rf.cacheControl, x.rf.pragma)
 	x.key = requestKey(r)
 	if x.user = x.rt.userKey(r); x.user != "" && x.user != anonymous {
 		x.shared = false

@@ -168,14 +168,20 @@ func Parse(h http.Header, field string) Directives {
 // is the RFC 7234 §5.4 behaviour). Present stays false in that case.
 func ParseRequest(h http.Header) Directives {
 	// Canonical names, looked up directly: this runs on every request.
+	return ParseRequestLines(h["Cache-Control"], h["Pragma"])
+}
+
+// ParseRequestLines is ParseRequest over the lines of the request's
+// Cache-Control and Pragma fields, for a caller that has them at hand.
+func ParseRequestLines(cacheControl, pragma []string) Directives {
 	var d Directives
-	if lines := h["Cache-Control"]; len(lines) > 0 {
-		d = parseCacheControl(lines)
+	if len(cacheControl) > 0 {
+		d = parseCacheControl(cacheControl)
 	}
 	if d.Present {
 		return d
 	}
-	if pragmaNoCache(h["Pragma"]) {
+	if pragmaNoCache(pragma) {
 		d.NoCache = true
 	}
 	return d

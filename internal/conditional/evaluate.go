@@ -135,21 +135,6 @@ func evaluate(method string, req http.Header, status int, resp http.Header, orig
 	return Proceed
 }
 
-// HasConditions reports whether req carries any of If-Match, If-None-Match,
-// If-Modified-Since or If-Unmodified-Since (RFC 9110 §13.1.1-§13.1.4), even
-// with an empty value. If-Range (§13.1.5) is not counted: it only qualifies a
-// Range request.
-func HasConditions(req http.Header) bool {
-	if len(req) == 0 {
-		return false
-	}
-	_, a := req[hIfMatch]
-	_, b := req[hIfNoneMatch]
-	_, c := req[hIfModifiedSince]
-	_, d := req[hIfUnmodifiedSince]
-	return a || b || c || d
-}
-
 // notModifiedFields are the fields a 304 must carry when a 200 would
 // (RFC 9110 §15.4.5).
 var notModifiedFields = [...]string{

@@ -142,30 +142,6 @@ func TestEvaluateCache(t *testing.T) {
 	}
 }
 
-func TestHasConditions(t *testing.T) {
-	tests := []struct {
-		name string
-		req  http.Header
-		want bool
-	}{
-		{"RFC9110_13.1.1_If-Match", hdr("If-Match", `"a"`), true},
-		{"RFC9110_13.1.2_If-None-Match", hdr("If-None-Match", `"a"`), true},
-		{"RFC9110_13.1.3_If-Modified-Since", hdr("If-Modified-Since", date(t0)), true},
-		{"RFC9110_13.1.4_If-Unmodified-Since", hdr("If-Unmodified-Since", date(t0)), true},
-		{"RFC9110_13.1.2_present_but_empty", hdr("If-None-Match", ``), true},
-		{"RFC9110_13.1.5_If-Range_alone_is_not_counted", hdr("If-Range", `"a"`, "Range", "bytes=0-1"), false},
-		{"RFC9110_13_no_conditions", hdr("Accept", "*/*"), false},
-		{"RFC9110_13_nil_header", nil, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := HasConditions(tt.req); got != tt.want {
-				t.Fatalf("HasConditions = %v; want %v", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestNotModifiedHeader(t *testing.T) {
 	full := hdr(
 		"Cache-Control", "max-age=60",

@@ -1,0 +1,72 @@
+package larder
+
+import "net/http"
+
+// reqFields are the request header fields that serving from the cache reads,
+// gathered in one pass over the request header: a hit looks at up to nine
+// fields that a request seldom carries.
+type reqFields struct {
+	cacheControl, pragma  []string
+	ifNoneMatch, rangeV   []string
+	ifRange               []string
+	upgrade               bool
+	ifMatch, ifUnmodified bool
+	// conditional: If-Match, If-None-Match, If-Modified-Since or
+	// If-Unmodified-Since is present, even empty (RFC 9110 §13.1.1-§13.1.4).
+	conditional bool
+}
+
+// smallHeader is the largest header that gatherFields ranges over. A Go map
+// of up to eight entries is searched key by key, so a lookup of an absent
+// field compares it with every entry, and one pass over the header is
+// cheaper than nine lookups. A larger map hashes, and lookups win.
+const smallHeader = 8
+
+// gatherFields returns the fields of h that serving from the cache reads. The
+// names are canonical, as net/http's server leaves them.
+func gatherFields(h http.Header) reqFields {
+	var f reqFields
+	if len(h) == 0 {
+		return f
+	}
+	if len(h) > smallHeader {
+		f.cacheControl = h["Cache-Control"]
+		f.pragma = h["Pragma"]
+		f.ifNoneMatch = h["If-None-Match"]
+		f.rangeV = h["Range"]
+		f.ifRange = h["If-Range"]
+		_, f.upgrade = h["Upgrade"]
+		_, f.ifMatch = h["If-Match"]
+		_, f.ifUnmodified = h["If-Unmodified-Since"]
+		_, ims := h["If-Modified-Since"]
+		_, inm := h["If-None-Match"]
+		f.conditional = f.ifMatch || f.ifUnmodified || ims || inm
+		return f
+	}
+	for k, v := range h {
+		switch k {
+		case "Cache-Control":
+			f.cacheControl = v
+		case "Pragma":
+			f.pragma = v
+		case "If-None-Match":
+			f.ifNoneMatch = v
+			f.conditional = true
+		case "Range":
+			f.rangeV = v
+		case "If-Range":
+			f.ifRange = v
+		case "Upgrade":
+			f.upgrade = true
+		case "If-Match":
+			f.ifMatch = true
+			f.conditional = true
+		case "If-Unmodified-Since":
+			f.ifUnmodified = true
+			f.conditional = true
+		case "If-Modified-Since":
+			f.conditional = true
+		}
+	}
+	return f
+}
