@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -151,14 +152,36 @@ func entryWeight(e *larder.Entry) uint32 {
 
 // Get returns the entry stored under key, or larder.ErrNotFound if there is none
 // or it has expired. The context is not consulted: a Get never blocks.
+//
+// One Get in readSample tells otter's eviction policy about the read; the
+// others look the entry up quietly. otter's read buffer is lossy by design
+// (reads are dropped while its maintenance catches up), so the policy already
+// works from a sample of the reads; a smaller sample keeps the hit ratio
+// (bench: BenchmarkStoreZipfHitRatio, 0.730 with every read, 0.729 with one
+// in 32, against 0.664 for LRU) and makes hits cheaper: each full read buffer
+// wakes the maintenance worker, a cost every hit shared.
 func (s *Store) Get(_ context.Context, key string) (*larder.Entry, error) {
-	it, ok := s.cache.GetIfPresent(key)
+	var (
+		it item
+		ok bool
+	)
+	if rand.Uint32()%readSample == 0 {
+		it, ok = s.cache.GetIfPresent(key)
+	} else {
+		var e otter.Entry[string, item]
+		e, ok = s.cache.GetEntryQuietly(key)
+		it = e.Value
+	}
 	// otter checks the expiry itself, on the same clock, before returning.
 	if !ok {
 		return nil, larder.ErrNotFound
 	}
 	return it.entry, nil
 }
+
+// readSample is how many Gets there are for one that otter's eviction policy
+// records (see Get).
+const readSample = 32
 
 // Set stores e under key for ttl, replacing any previous entry. The store keeps
 // e itself, which must not be modified afterwards.
