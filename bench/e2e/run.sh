@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end benchmark: a Go origin on loopback, and in front of it the larder
 # proxy, nginx proxy_cache and Varnish, each measured with wrk in alternation
-# (origin larder nginx varnish, origin larder nginx varnish, ... ROUNDS
-# rounds, for each body size), servers pinned to CPU 0 and wrk to CPU 1.
+# (origin ceiling larder nginx varnish, origin ceiling larder nginx varnish,
+# ... ROUNDS rounds, for each body size), servers pinned to CPU 0 and wrk to
+# CPU 1. "ceiling" is a second origin process that also writes the fields a
+# larder hit carries (origin -hit-header): what a bare Go handler does with a
+# hit's header, the bound for a Go cache.
 # Reports medians and ratios within this run as a markdown table, and checks
 # that each cache served hits (the origin's request count stays flat while a
 # cache is measured).
@@ -12,7 +15,7 @@
 #
 # The default spends the ~4 minutes of measurement on more, shorter rounds:
 # on a shared machine alternation and medians absorb bursts of outside load
-# better than long runs. A full run takes about 4.5 minutes.
+# better than long runs. A full run takes about 5.5 minutes.
 #
 # Only loopback addresses are used. Everything the script starts is a
 # foreground child process, stopped at exit; its files live in a temp dir.
@@ -31,6 +34,7 @@ ORIGIN_PORT=${ORIGIN_PORT:-18080}
 LARDER_PORT=${LARDER_PORT:-18081}
 NGINX_PORT=${NGINX_PORT:-18082}
 VARNISH_PORT=${VARNISH_PORT:-18083}
+CEILING_PORT=${CEILING_PORT:-18084}
 HOST=127.0.0.1
 
 # --- packages ---------------------------------------------------------------
@@ -64,7 +68,7 @@ echo "building origin and larder in $tmp" >&2
 (cd "$repo" && go build -o "$tmp/larder" ./cmd/larder)
 
 # --- start the servers ------------------------------------------------------
-for port in "$ORIGIN_PORT" "$LARDER_PORT" "$NGINX_PORT" "$VARNISH_PORT"; do
+for port in "$ORIGIN_PORT" "$LARDER_PORT" "$NGINX_PORT" "$VARNISH_PORT" "$CEILING_PORT"; do
   if curl -s -o /dev/null --max-time 1 "http://$HOST:$port/"; then
     echo "port $port on $HOST is already in use" >&2
     exit 1
@@ -75,6 +79,8 @@ done
 # subshell), so that $! is the server's own pid: taskset execs it.
 taskset -c "$SERVER_CPU" "$tmp/origin" -listen "$HOST:$ORIGIN_PORT" >"$tmp/origin.log" 2>&1 &
 pids+=($!); origin_pid=$!
+taskset -c "$SERVER_CPU" "$tmp/origin" -listen "$HOST:$CEILING_PORT" -hit-header >"$tmp/ceiling.log" 2>&1 &
+pids+=($!); ceiling_pid=$!
 
 # The access log is off, as in the nginx config; Varnish logs only to its
 # shared-memory log, which nothing reads here.
@@ -105,13 +111,14 @@ wait_up() { # name port pid
   exit 1
 }
 wait_up origin "$ORIGIN_PORT" "$origin_pid"
+wait_up ceiling "$CEILING_PORT" "$ceiling_pid"
 wait_up larder "$LARDER_PORT" "$larder_pid"
 wait_up nginx "$NGINX_PORT" "$nginx_pid"
 wait_up varnish "$VARNISH_PORT" "$varnish_pid"
 
-targets=(origin larder nginx varnish)
-declare -A port=([origin]=$ORIGIN_PORT [larder]=$LARDER_PORT [nginx]=$NGINX_PORT [varnish]=$VARNISH_PORT)
-declare -A pid=([origin]=$origin_pid [larder]=$larder_pid [nginx]=$nginx_pid [varnish]=$varnish_pid)
+targets=(origin ceiling larder nginx varnish)
+declare -A port=([origin]=$ORIGIN_PORT [ceiling]=$CEILING_PORT [larder]=$LARDER_PORT [nginx]=$NGINX_PORT [varnish]=$VARNISH_PORT)
+declare -A pid=([origin]=$origin_pid [ceiling]=$ceiling_pid [larder]=$larder_pid [nginx]=$nginx_pid [varnish]=$varnish_pid)
 paths=(1k 64k)
 
 count() { curl -s "http://$HOST:$ORIGIN_PORT/__count"; }
@@ -231,6 +238,7 @@ report="$results/e2e-$stamp.md"
       rps=$(col "$path" "$t" 4 | median)
       name=$t
       [ "$t" = origin ] && name="origin (Go, direct)"
+      [ "$t" = ceiling ] && name="ceiling (Go origin writing a hit's 8 fields)"
       [ "$t" = nginx ] && name="nginx proxy_cache"
       printf '| %s | %s | %.0f | %.2f | %.2f | %s | %.2f | %.2f | %.0f | %s | %s | %s | %s |\n' \
         "$path" "$name" "$rps" \
@@ -267,6 +275,10 @@ report="$results/e2e-$stamp.md"
   check "larder 1 KiB hits ≥ 1.2 × Varnish req/s" "$(awk -v a="$l1" -v b="$v1" 'BEGIN {print a / b}')" 1.2
   check "larder 1 KiB hits ≥ 0.9 × Go origin direct req/s" "$(awk -v a="$l1" -v b="$o1" 'BEGIN {print a / b}')" 0.9
   check "larder 64 KiB hits ≥ 1.0 × Varnish req/s" "$(awk -v a="$l64" -v b="$v64" 'BEGIN {print a / b}')" 1.0
+  c1=$(col 1k ceiling 4 | median)
+  echo
+  printf 'Ceiling at 1 KiB: a bare Go handler writing the 8 fields of a larder hit reaches %.2f × the origin; larder reaches %.2f × that ceiling.\n' \
+    "$(awk -v a="$c1" -v b="$o1" 'BEGIN {print a / b}')" "$(awk -v a="$l1" -v b="$c1" 'BEGIN {print a / b}')"
   echo
   echo "Versions: $(nginx -v 2>&1 | sed 's/^nginx version: //'), $(varnishd -V 2>&1 | head -1 | sed 's/^varnishd (\(.*\))$/\1/'), $(wrk --version 2>&1 | head -1 | awk '{print $1, $2}'), $(go version | awk '{print $3}'), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')."
   echo

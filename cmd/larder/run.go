@@ -97,7 +97,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		larder.WithLogger(logger),
 		larder.WithObserver(func(ev larder.Event) {
 			m.observe(ev)
-			recordOutcome(ev)
+			if cfg.accessLog {
+				recordOutcome(ev) // a context lookup per request, for the log line only
+			}
 		}),
 	}
 	if o.clock != nil {

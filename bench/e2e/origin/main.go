@@ -3,7 +3,12 @@
 // ETag and Content-Length, answers a matching If-None-Match with a 304, counts
 // the requests it serves and reports the count at /__count.
 //
-//	origin -listen 127.0.0.1:18080
+// With -hit-header it also writes the fields that larder adds to a hit (Age,
+// Cache-Status, Via) and an explicit Date, as larder sends the stored one: the
+// same 8 header fields as a larder hit, written by a bare Go handler. That is
+// the end-to-end benchmark's ceiling for any Go cache that sends them.
+//
+//	origin -listen 127.0.0.1:18080 [-hit-header]
 package main
 
 import (
@@ -23,7 +28,7 @@ type object struct {
 	h304 map[string][]string
 }
 
-func newObject(n int) *object {
+func newObject(n int, hitHeader bool) *object {
 	b := bytes.Repeat([]byte("0123456789abcdef"), n/16+1)[:n]
 	b[0], b[n-1] = '<', '>'
 	o := &object{body: b, etag: `"v1-` + strconv.Itoa(n) + `"`}
@@ -37,15 +42,25 @@ func newObject(n int) *object {
 		"Cache-Control": {"max-age=3600"},
 		"Etag":          {o.etag},
 	}
+	if hitHeader {
+		date := []string{time.Now().UTC().Format(http.TimeFormat)}
+		for _, h := range []map[string][]string{o.hdr, o.h304} {
+			h["Age"] = []string{"0"}
+			h["Cache-Status"] = []string{"Larder; hit; ttl=3600"}
+			h["Via"] = []string{"1.1 larder"}
+			h["Date"] = date
+		}
+	}
 	return o
 }
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:18080", "address to listen on (loopback)")
+	hitHeader := flag.Bool("hit-header", false, "also write the fields of a larder hit: Age, Cache-Status, Via, Date")
 	flag.Parse()
 
 	var count atomic.Int64
-	objects := map[string]*object{"/1k": newObject(1 << 10), "/64k": newObject(64 << 10)}
+	objects := map[string]*object{"/1k": newObject(1<<10, *hitHeader), "/64k": newObject(64<<10, *hitHeader)}
 
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/__count" {
