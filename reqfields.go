@@ -22,51 +22,53 @@ type reqFields struct {
 // cheaper than nine lookups. A larger map hashes, and lookups win.
 const smallHeader = 8
 
+// gatheredNames are the fields gatherFields looks for, in canonical form.
+var gatheredNames = [...]string{
+	"Cache-Control", "Pragma", "If-None-Match", "Range", "If-Range",
+	"Upgrade", "If-Match", "If-Unmodified-Since", "If-Modified-Since",
+}
+
 // gatherFields returns the fields of h that serving from the cache reads. The
 // names are canonical, as net/http's server leaves them.
 func gatherFields(h http.Header) reqFields {
 	var f reqFields
-	if len(h) == 0 {
-		return f
-	}
 	if len(h) > smallHeader {
-		f.cacheControl = h["Cache-Control"]
-		f.pragma = h["Pragma"]
-		f.ifNoneMatch = h["If-None-Match"]
-		f.rangeV = h["Range"]
-		f.ifRange = h["If-Range"]
-		_, f.upgrade = h["Upgrade"]
-		_, f.ifMatch = h["If-Match"]
-		_, f.ifUnmodified = h["If-Unmodified-Since"]
-		_, ims := h["If-Modified-Since"]
-		_, inm := h["If-None-Match"]
-		f.conditional = f.ifMatch || f.ifUnmodified || ims || inm
+		for _, k := range gatheredNames {
+			if v, ok := h[k]; ok {
+				f.set(k, v)
+			}
+		}
 		return f
 	}
 	for k, v := range h {
-		switch k {
-		case "Cache-Control":
-			f.cacheControl = v
-		case "Pragma":
-			f.pragma = v
-		case "If-None-Match":
-			f.ifNoneMatch = v
-			f.conditional = true
-		case "Range":
-			f.rangeV = v
-		case "If-Range":
-			f.ifRange = v
-		case "Upgrade":
-			f.upgrade = true
-		case "If-Match":
-			f.ifMatch = true
-			f.conditional = true
-		case "If-Unmodified-Since":
-			f.ifUnmodified = true
-			f.conditional = true
-		case "If-Modified-Since":
-			f.conditional = true
-		}
+		f.set(k, v)
 	}
 	return f
+}
+
+// set records the field k of the request, if it is one of gatheredNames.
+func (f *reqFields) set(k string, v []string) {
+	switch k {
+	case "Cache-Control":
+		f.cacheControl = v
+	case "Pragma":
+		f.pragma = v
+	case "If-None-Match":
+		f.ifNoneMatch = v
+		f.conditional = true
+	case "Range":
+		f.rangeV = v
+	case "If-Range":
+		f.ifRange = v
+	case "Upgrade":
+		f.upgrade = true
+	case "If-Match":
+		f.ifMatch = true
+		f.conditional = true
+	case "If-Unmodified-Since":
+		f.ifUnmodified = true
+		f.conditional = true
+	case "If-Modified-Since":
+		f.conditional = true
+	}
 }
