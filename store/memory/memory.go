@@ -10,14 +10,14 @@
 //
 // The store keeps the *larder.Entry it is given and hands the same pointer to
 // every Get: entries are immutable once stored, so nothing is copied. A hit
-// neither allocates nor takes a lock shared by all keys.
+// neither allocates nor takes a lock shared by all keys, and does not wake
+// otter's maintenance while it is running (see worker).
 package memory
 
 import (
 	"context"
 	"errors"
 	"math"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -56,12 +56,8 @@ type Store struct {
 	maxBytes int64
 	clock    *clock // nil with the default clock
 
-	// otter's maintenance (draining its read and write buffers) runs on one
-	// long-lived worker instead of a new goroutine per drain.
-	tasks  chan func()
-	done   chan struct{}
-	mu     sync.RWMutex // guards closed against sends racing Close
-	closed bool
+	// otter's maintenance runs on one long-lived worker.
+	worker *worker
 }
 
 var _ larder.Store = (*Store)(nil)
@@ -82,7 +78,7 @@ func New(opts Options) (*Store, error) {
 	if maxBytes == 0 {
 		maxBytes = DefaultMaxBytes
 	}
-	s := &Store{maxBytes: maxBytes}
+	s := &Store{maxBytes: maxBytes, worker: newWorker(workerTick, workerIdleTicks)}
 
 	o := &otter.Options[string, item]{
 		MaximumWeight: uint64(maxBytes),
@@ -93,56 +89,19 @@ func New(opts Options) (*Store, error) {
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, item]) time.Duration {
 			return e.Value.ttl
 		}),
-		Executor: s.execute,
+		Executor: s.worker.execute,
 	}
-	s.tasks = make(chan func(), 64)
-	s.done = make(chan struct{})
-	go s.work()
 	if opts.Clock != nil {
 		s.clock = &clock{now: opts.Clock}
 		o.Clock = s.clock
 	}
 	c, err := otter.New(o)
 	if err != nil {
+		s.worker.close()
 		return nil, err
 	}
 	s.cache = c
 	return s, nil
-}
-
-// execute hands otter's task to the worker, or runs it on a goroutine of its
-// own when the worker is busy or the store is closed.
-func (s *Store) execute(fn func()) {
-	s.mu.RLock()
-	if !s.closed {
-		select {
-		case s.tasks <- fn:
-			s.mu.RUnlock()
-			return
-		default:
-		}
-	}
-	s.mu.RUnlock()
-	go fn()
-}
-
-// work runs otter's tasks until Close, then those already queued.
-func (s *Store) work() {
-	for {
-		select {
-		case fn := <-s.tasks:
-			fn()
-		case <-s.done:
-			for {
-				select {
-				case fn := <-s.tasks:
-					fn()
-				default:
-					return
-				}
-			}
-		}
-	}
 }
 
 // entryWeight is e's weight for otter, which weighs in uint32.
@@ -152,36 +111,14 @@ func entryWeight(e *larder.Entry) uint32 {
 
 // Get returns the entry stored under key, or larder.ErrNotFound if there is none
 // or it has expired. The context is not consulted: a Get never blocks.
-//
-// One Get in readSample tells otter's eviction policy about the read; the
-// others look the entry up quietly. otter's read buffer is lossy by design
-// (reads are dropped while its maintenance catches up), so the policy already
-// works from a sample of the reads; a smaller sample keeps the hit ratio
-// (bench: BenchmarkStoreZipfHitRatio, 0.730 with every read, 0.729 with one
-// in 32, against 0.664 for LRU) and makes hits cheaper: each full read buffer
-// wakes the maintenance worker, a cost every hit shared.
 func (s *Store) Get(_ context.Context, key string) (*larder.Entry, error) {
-	var (
-		it item
-		ok bool
-	)
-	if rand.Uint32()%readSample == 0 {
-		it, ok = s.cache.GetIfPresent(key)
-	} else {
-		var e otter.Entry[string, item]
-		e, ok = s.cache.GetEntryQuietly(key)
-		it = e.Value
-	}
+	it, ok := s.cache.GetIfPresent(key)
 	// otter checks the expiry itself, on the same clock, before returning.
 	if !ok {
 		return nil, larder.ErrNotFound
 	}
 	return it.entry, nil
 }
-
-// readSample is how many Gets there are for one that otter's eviction policy
-// records (see Get).
-const readSample = 32
 
 // Set stores e under key for ttl, replacing any previous entry. The store keeps
 // e itself, which must not be modified afterwards.
@@ -226,12 +163,7 @@ func (s *Store) Stats() Stats {
 // then removed during writes and, occasionally, reads, and are never returned.
 // Close may be called more than once.
 func (s *Store) Close() {
-	s.mu.Lock()
-	if !s.closed {
-		s.closed = true
-		close(s.done)
-	}
-	s.mu.Unlock()
+	s.worker.close()
 	s.cache.StopAllGoroutines()
 	if s.clock != nil {
 		s.clock.stop()
