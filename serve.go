@@ -64,7 +64,9 @@ func (x *exchange) fromCache() bool {
 		x.ev.Outcome = OutcomeBypass
 		return false
 	}
-	x.reqCC = cachecontrol.ParseRequestLines(x.rf.cacheControl, x.rf.pragma)
+	if x.rf.cacheControl != nil || x.rf.pragma != nil {
+		x.reqCC = cachecontrol.ParseRequestLines(x.rf.cacheControl, x.rf.pragma)
+	}
 	x.key = requestKey(r)
 	if x.user = x.rt.userKey(r); x.user != "" && x.user != anonymous {
 		x.shared = false
