@@ -11,27 +11,13 @@ import (
 	"time"
 
 	"github.com/larder-cache/larder"
+	"github.com/larder-cache/larder/internal/fakeclock"
 )
 
 // clock is a fake clock: tests advance it instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = fakeclock.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *clock { return fakeclock.New(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)) }
 
 // mapStore is a minimal Store honouring TTLs on the fake clock, with failure
 // injection. It also records deletions, like the seed's collecting storage.

@@ -5,27 +5,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/larder-cache/larder/internal/fakeclock"
 )
 
 // clock is the fake clock of the cache, its store and the origin.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+type clock = fakeclock.Clock
 
 // pause is the suite client's pause after a step (clientUtils.pause: 3 s).
 const pause = 3 * time.Second

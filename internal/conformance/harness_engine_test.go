@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/larder-cache/larder"
+	"github.com/larder-cache/larder/internal/fakeclock"
 	"github.com/larder-cache/larder/proxy"
 	"github.com/larder-cache/larder/store/memory"
 )
@@ -38,7 +39,7 @@ func (r *response) get(name string) (string, bool) {
 
 // run runs one case and returns its first failure, nil when it passes.
 func run(t *testing.T, c Case) (fail *failure) {
-	clk := &clock{t: start}
+	clk := fakeclock.New(start)
 	st, err := memory.New(memory.Options{MaxBytes: 64 << 20, Clock: clk.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/larder-cache/larder"
+	"github.com/larder-cache/larder/internal/fakeclock"
 	"github.com/larder-cache/larder/store/memory"
 	"github.com/larder-cache/larder/store/storetest"
 )
@@ -22,26 +23,9 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type fakeClock = fakeclock.Clock
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newFakeClock() *fakeClock { return fakeclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)) }
 
 func newStore(t testing.TB, opts memory.Options) *memory.Store {
 	t.Helper()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/larder-cache/larder"
+	"github.com/larder-cache/larder/internal/fakeclock"
 	"github.com/larder-cache/larder/store/storetest"
 )
 
@@ -55,27 +56,12 @@ func (s *mapStore) Delete(_ context.Context, key string) error {
 	return nil
 }
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+type fakeClock = fakeclock.Clock
 
 func TestMapStoreFakeClock(t *testing.T) {
 	var clock *fakeClock
 	storetest.Run(t, func(t *testing.T) larder.Store {
-		clock = &fakeClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+		clock = fakeclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 		return newMapStore(clock.Now)
 	}, storetest.WithAdvance(func(d time.Duration) { clock.Advance(d) }))
 }
@@ -111,7 +97,7 @@ func (s ctxStore) Delete(ctx context.Context, key string) error {
 func TestContextHonouringStore(t *testing.T) {
 	var clock *fakeClock
 	storetest.Run(t, func(t *testing.T) larder.Store {
-		clock = &fakeClock{now: time.Unix(0, 0)}
+		clock = fakeclock.New(time.Unix(0, 0))
 		return ctxStore{newMapStore(clock.Now)}
 	}, storetest.WithAdvance(func(d time.Duration) { clock.Advance(d) }))
 }
@@ -158,7 +144,7 @@ func TestBrokenStoreHelper(t *testing.T) {
 	}
 	var clock *fakeClock
 	storetest.Run(t, func(t *testing.T) larder.Store {
-		clock = &fakeClock{now: time.Unix(1e9, 0)}
+		clock = fakeclock.New(time.Unix(1e9, 0))
 		return brokenStore{newMapStore(clock.Now), how}
 	}, storetest.WithAdvance(func(d time.Duration) { clock.Advance(d) }))
 }

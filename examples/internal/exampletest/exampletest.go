@@ -8,36 +8,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/larder-cache/larder/internal/fakeclock"
 )
 
-// Clock is a fake clock for larder.WithClock (and memory.Options.Clock). Tests
-// move it forward with Advance. It is safe for concurrent use: the server's
-// goroutines read it while the test advances it.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// Clock is a fake clock: tests advance it instead of sleeping.
+type Clock = fakeclock.Clock
 
 // NewClock returns a clock stopped at a fixed instant.
 func NewClock() *Clock {
-	return &Clock{t: time.Date(2026, time.March, 14, 9, 26, 53, 0, time.UTC)}
-}
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+	return fakeclock.New(time.Date(2026, time.March, 14, 9, 26, 53, 0, time.UTC))
 }
 
 // Response is what a test looks at in an HTTP response.
