@@ -14,6 +14,7 @@ import (
 
 	"github.com/gregjones/httpcache"
 	"github.com/larder-cache/larder"
+	"github.com/larder-cache/larder/bench/internal/object"
 	"github.com/larder-cache/larder/store/memory"
 )
 
@@ -27,42 +28,14 @@ var sizes = []struct {
 // URL per iteration) evict instead of growing without limit.
 const storeBudget = 64 << 20
 
-// makeBody returns n bytes whose first and last bytes differ from the rest, so
-// that a check of length, first and last byte catches a truncated or shifted
-// body.
-func makeBody(n int) []byte {
-	b := bytes.Repeat([]byte("0123456789abcdef"), n/16+1)[:n]
-	b[0], b[n-1] = '<', '>'
-	return b
-}
-
-// origin is the handler every peer fronts. It writes the same bytes and
-// header fields for every request (Cache-Control: max-age=3600, a strong
-// ETag, Content-Length), answers a matching If-None-Match with a 304, and
-// counts its calls. Its header values are built once, as a tuned handler's
-// would be, so the floor ("Bare") does not allocate for them.
+// origin is the handler every peer fronts: the same object (bench/internal/
+// object) for every request, and a count of its calls.
 type origin struct {
-	calls  atomic.Int64
-	body   []byte
-	etag   string
-	hdr    map[string][]string // the fields of a 200
-	hdr304 map[string][]string
+	*object.Object
+	calls atomic.Int64
 }
 
-func newOrigin(size int) *origin {
-	o := &origin{body: makeBody(size), etag: `"v1-` + strconv.Itoa(size) + `"`}
-	o.hdr = map[string][]string{
-		"Content-Type":   {"application/octet-stream"},
-		"Cache-Control":  {"max-age=3600"},
-		"Etag":           {o.etag},
-		"Content-Length": {strconv.Itoa(size)},
-	}
-	o.hdr304 = map[string][]string{
-		"Cache-Control": {"max-age=3600"},
-		"Etag":          {o.etag},
-	}
-	return o
-}
+func newOrigin(size int) *origin { return &origin{Object: object.New(size, false)} }
 
 // callCounter is implemented by benchWriter: when the origin writes straight
 // to the benchmark's writer (Bare, or a cache that passes the writer through)
@@ -76,19 +49,7 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		o.calls.Add(1)
 	}
-	h := w.Header()
-	if inm := r.Header["If-None-Match"]; len(inm) == 1 && inm[0] == o.etag {
-		for k, v := range o.hdr304 {
-			h[k] = v
-		}
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	for k, v := range o.hdr {
-		h[k] = v
-	}
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(o.body)
+	o.Serve(w, r)
 }
 
 // benchWriter is a minimal reusable http.ResponseWriter, as a server's is: its
@@ -145,9 +106,9 @@ func (w *benchWriter) check(o *origin, want int) error {
 		}
 		return nil
 	}
-	if w.n != len(o.body) || w.first != o.body[0] || w.last != o.body[len(o.body)-1] {
+	if b := o.Body; w.n != len(b) || w.first != b[0] || w.last != b[len(b)-1] {
 		return fmt.Errorf("body of %d bytes (first %q, last %q), want %d bytes (%q, %q)",
-			w.n, w.first, w.last, len(o.body), o.body[0], o.body[len(o.body)-1])
+			w.n, w.first, w.last, len(b), b[0], b[len(b)-1])
 	}
 	return nil
 }
@@ -383,7 +344,7 @@ func (f *fixture) runner(path string) *runner {
 	case pathHit:
 		rn.base = newRequest(hitURL, "")
 	case path304:
-		rn.base = newRequest(hitURL, f.origin.etag)
+		rn.base = newRequest(hitURL, f.origin.ETag)
 		rn.want = http.StatusNotModified
 	case pathMiss:
 		rn.base = newRequest("http://example.com/miss/0", "")
