@@ -124,19 +124,13 @@ func (l *lruStore) Set(_ context.Context, key string, e *larder.Entry, _ time.Du
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if el, ok := l.items[key]; ok {
-		l.used -= el.Value.(*lruItem).size
-		l.ll.Remove(el)
-		delete(l.items, key)
+		l.remove(el)
 	}
 	if size > l.budget {
 		return nil
 	}
 	for l.used+size > l.budget {
-		el := l.ll.Back()
-		it := el.Value.(*lruItem)
-		l.used -= it.size
-		l.ll.Remove(el)
-		delete(l.items, it.key)
+		l.remove(l.ll.Back())
 	}
 	l.items[key] = l.ll.PushFront(&lruItem{key: key, e: e, size: size})
 	l.used += size
@@ -147,11 +141,17 @@ func (l *lruStore) Delete(_ context.Context, key string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if el, ok := l.items[key]; ok {
-		l.used -= el.Value.(*lruItem).size
-		l.ll.Remove(el)
-		delete(l.items, key)
+		l.remove(el)
 	}
 	return nil
+}
+
+// remove drops el from the list and the map. l.mu must be held.
+func (l *lruStore) remove(el *list.Element) {
+	it := el.Value.(*lruItem)
+	l.used -= it.size
+	l.ll.Remove(el)
+	delete(l.items, it.key)
 }
 
 var (
