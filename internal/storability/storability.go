@@ -20,6 +20,12 @@
 //     invalid max-age / s-maxage still counts as present.
 //   - A qualified private (shared cache) or qualified no-cache does not
 //     prevent storing; the listed fields are returned by StripFields.
+//   - A shared cache does not store a response to a request with Cookie
+//     unless the response is explicitly cacheable (Explicit): with no
+//     public, max-age, s-maxage or Expires, nothing says the origin meant a
+//     response to one user's cookie for everyone (RFC 9111 §3 leaves
+//     heuristic storage to the cache; §3.5's Authorization rule, applied
+//     to the other credential a browser sends).
 package storability
 
 import (
@@ -39,6 +45,7 @@ const (
 	ReasonNoStore        = "no-store"         // response no-store (RFC 9111 §5.2.2.5)
 	ReasonPrivate        = "private"          // unqualified private in a shared cache (RFC 9111 §5.2.2.7)
 	ReasonAuthorization  = "authorization"    // Authorization without permission, shared cache (RFC 9111 §3.5)
+	ReasonCookie         = "cookie"           // Cookie, response not explicitly cacheable, shared cache
 	ReasonVaryStar       = "vary-star"        // Vary: * (RFC 9110 §12.5.5, RFC 9111 §4.1)
 	ReasonNoFreshness    = "no-freshness"     // nothing makes the response storable (RFC 9111 §3)
 )
@@ -69,6 +76,8 @@ type Response struct {
 //   - shared cache: no unqualified private (§5.2.2.7);
 //   - shared cache: no Authorization in the request, unless the response has
 //     must-revalidate, public or s-maxage (§3.5);
+//   - shared cache: no Cookie in the request, unless the response is
+//     explicitly cacheable (Explicit);
 //   - Vary is not "*" (RFC 9110 §12.5.5: such a response can never match);
 //   - the response has public, private (private cache), an Expires field,
 //     max-age, s-maxage (shared cache), or a heuristically cacheable status
@@ -104,6 +113,9 @@ func Decide(req Request, resp Response, shared bool) (ok bool, reason string) {
 		!(cc.MustRevalidate || cc.Public || cc.SMaxAge.Set) {
 		return false, ReasonAuthorization
 	}
+	if shared && len(req.Header["Cookie"]) > 0 && !Explicit(resp.CC, resp.Header, shared) {
+		return false, ReasonCookie
+	}
 	if varyStar(resp.Header.Values("Vary")) {
 		return false, ReasonVaryStar
 	}
@@ -116,6 +128,15 @@ func Decide(req Request, resp Response, shared bool) (ok bool, reason string) {
 		return true, ""
 	}
 	return false, ReasonNoFreshness
+}
+
+// Explicit reports whether a response is explicitly cacheable: it has
+// public, a valid max-age or s-maxage (shared cache) or, when its directives do not
+// come from a targeted field, an Expires field (RFC 9111 §3, §5.3; RFC 9213
+// §2.2). A response that is not can still be stored heuristically.
+func Explicit(cc cachecontrol.Directives, h http.Header, shared bool) bool {
+	return cc.Public || cc.MaxAge.Set || (shared && cc.SMaxAge.Set) ||
+		(!cc.Targeted && len(h["Expires"]) > 0)
 }
 
 // StripFields returns the canonical names of the header fields a cache must
