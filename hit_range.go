@@ -1,19 +1,18 @@
 package larder
 
 import (
-	"bytes"
-	"mime/multipart"
+	"crypto/rand"
 	"net/http"
-	"net/textproto"
 	"strconv"
+	"strings"
 
 	"github.com/larder-cache/larder/internal/ranges"
 )
 
 // rangeOf returns the ranges a GET's Range field asks of a stored complete
-// 200 response (RFC 9110 §14.2), or ok false when the full response is to be
-// sent: no Range, an If-Range that does not match (§13.1.5), or a Range
-// field to ignore.
+// 200 response (RFC 9110 §14.2), coalesced and in ascending order
+// (§15.3.7.2), or ok false when the full response is to be sent: no Range,
+// an If-Range that does not match (§13.1.5), or a Range field to ignore.
 func (x *exchange) rangeOf(e *Entry, m *entryMeta) (rs []ranges.Range, err error, ok bool) {
 	v := x.rf.rangeV
 	if len(v) != 1 || x.r.Method != http.MethodGet || e.Status != http.StatusOK {
@@ -31,7 +30,8 @@ func (x *exchange) rangeOf(e *Entry, m *entryMeta) (rs []ranges.Range, err error
 
 // writeRanges answers a range request from a stored response: 206 with one
 // part or a multipart/byteranges body, or 416 (RFC 9110 §14, §15.3.7,
-// §15.5.17). h already holds the stored header fields.
+// §15.5.17). h already holds the stored header fields. Ranges that coalesced
+// into one are sent as a single part.
 func (x *exchange) writeRanges(h http.Header, e *Entry, rs []ranges.Range, err error) {
 	size := int64(len(e.Body))
 	if err != nil {
@@ -51,20 +51,61 @@ func (x *exchange) writeRanges(h http.Header, e *Entry, rs []ranges.Range, err e
 		_, _ = x.w.Write(e.Body[r.Start : r.Start+r.Length])
 		return
 	}
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
+	x.writeMultipart(h, e, rs)
+}
+
+// writeMultipart sends rs of e's body as multipart/byteranges content
+// (RFC 9110 §14.6, §15.3.7.2; RFC 2046 §5.1.1). Only the framing is built in
+// memory: the exact Content-Length is known before the first byte is
+// written, and each part's data is written straight from the stored body.
+func (x *exchange) writeMultipart(h http.Header, e *Entry, rs []ranges.Range) {
+	size := int64(len(e.Body))
 	ctype := firstValue(e.Header, "Content-Type")
-	for _, r := range rs {
-		ph := textproto.MIMEHeader{"Content-Range": {r.ContentRange(size)}}
-		if ctype != "" {
-			ph["Content-Type"] = []string{ctype}
-		}
-		pw, _ := mw.CreatePart(ph)
-		_, _ = pw.Write(e.Body[r.Start : r.Start+r.Length])
+	if strings.ContainsAny(ctype, "\r\n") {
+		ctype = ""
 	}
-	_ = mw.Close()
-	h["Content-Type"] = []string{"multipart/byteranges; boundary=" + mw.Boundary()}
-	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
+	boundary := rand.Text()
+	// frame holds every part's delimiter and header section, then the close
+	// delimiter; ends[i] is where part i's framing ends.
+	frame := make([]byte, 0, len(rs)*(len(boundary)+len(ctype)+80)+len(boundary)+8)
+	ends := make([]int, len(rs))
+	n := int64(0)
+	for i, r := range rs {
+		if i > 0 {
+			frame = append(frame, "\r\n"...)
+		}
+		frame = append(frame, "--"...)
+		frame = append(frame, boundary...)
+		frame = append(frame, "\r\n"...)
+		if ctype != "" {
+			frame = append(frame, "Content-Type: "...)
+			frame = append(frame, ctype...)
+			frame = append(frame, "\r\n"...)
+		}
+		frame = append(frame, "Content-Range: "...)
+		frame = r.AppendContentRange(frame, size)
+		frame = append(frame, "\r\n\r\n"...)
+		ends[i] = len(frame)
+		n += r.Length
+	}
+	frame = append(frame, "\r\n--"...)
+	frame = append(frame, boundary...)
+	frame = append(frame, "--\r\n"...)
+	n += int64(len(frame))
+
+	delete(h, "Content-Range") // §15.3.7.2: only in the parts
+	h["Content-Type"] = []string{"multipart/byteranges; boundary=" + boundary}
+	h["Content-Length"] = []string{strconv.FormatInt(n, 10)}
 	x.w.WriteHeader(http.StatusPartialContent)
-	_, _ = x.w.Write(buf.Bytes())
+	start := 0
+	for i, r := range rs {
+		if _, err := x.w.Write(frame[start:ends[i]]); err != nil {
+			return
+		}
+		if _, err := x.w.Write(e.Body[r.Start : r.Start+r.Length]); err != nil {
+			return
+		}
+		start = ends[i]
+	}
+	_, _ = x.w.Write(frame[start:])
 }

@@ -19,10 +19,20 @@ func TestParse(t *testing.T) {
 		{"RFC9110_14.1.2_suffix", "bytes=-5", []Range{{95, 5}}, nil},
 		{"RFC9110_14.1.2_suffix_longer_than_size", "bytes=-500", []Range{{0, 100}}, nil},
 		{"RFC9110_14.1.2_last_clipped", "bytes=95-500", []Range{{95, 5}}, nil},
-		{"RFC9110_14.1.2_several", "bytes=0-0, 10-19", []Range{{0, 1}, {10, 10}}, nil},
+		{"RFC9110_14.1.2_several", "bytes=0-0, 90-99", []Range{{0, 1}, {90, 10}}, nil},
 		{"RFC9110_14.1.2_unit_case_insensitive", "Bytes=1-1", []Range{{1, 1}}, nil},
-		{"RFC9110_14.1.2_whitespace", " bytes=1-2 , 4-5 ", []Range{{1, 2}, {4, 2}}, nil},
+		{"RFC9110_14.1.2_whitespace", " bytes=1-2 , 90-91 ", []Range{{1, 2}, {90, 2}}, nil},
 		{"RFC9110_14.1.2_unsatisfiable_members_dropped", "bytes=200-300, 0-0", []Range{{0, 1}}, nil},
+		{"RFC9110_15.3.7.2_overlapping_coalesced", "bytes=0-9, 5-19", []Range{{0, 20}}, nil},
+		{"RFC9110_15.3.7.2_contained_coalesced", "bytes=0-50, 10-20", []Range{{0, 51}}, nil},
+		{"RFC9110_15.3.7.2_adjacent_coalesced", "bytes=0-9, 10-19", []Range{{0, 20}}, nil},
+		{"RFC9110_15.3.7.2_small_gap_coalesced", "bytes=0-9, 89-99", []Range{{0, 100}}, nil},
+		{"RFC9110_15.3.7.2_gap_of_a_part_kept", "bytes=0-9, 90-99", []Range{{0, 10}, {90, 10}}, nil},
+		{"RFC9110_15.3.7.2_sorted", "bytes=90-99, 0-0", []Range{{0, 1}, {90, 10}}, nil},
+		{"RFC9110_15.3.7.2_sorted_then_coalesced", "bytes=90-99, 0-4, 2-9, 95-", []Range{{0, 10}, {90, 10}}, nil},
+		{"RFC9110_15.3.7.2_suffix_and_open_coalesced", "bytes=-10, 0-", []Range{{0, 100}}, nil},
+		{"RFC9110_14.2_repeated_ranges_coalesced", "bytes=0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-", []Range{{0, 100}}, nil},
+		{"RFC9110_15.3.7.2_unsatisfiable_dropped_before_coalescing", "bytes=200-, 0-9, 300-, 5-9", []Range{{0, 10}}, nil},
 		{"RFC9110_15.5.17_unsatisfiable", "bytes=100-", nil, ErrUnsatisfiable},
 		{"RFC9110_15.5.17_zero_suffix", "bytes=-0", nil, ErrUnsatisfiable},
 		{"RFC9110_14.2_other_unit_ignored", "items=0-5", nil, ErrIgnore},
@@ -74,9 +84,18 @@ func TestIfRange(t *testing.T) {
 	}
 }
 
+// FuzzParse checks that Parse never panics and that the ranges it returns
+// lie within the representation, ascending and disjoint, at least
+// CoalesceGap bytes apart, and never longer in sum than the representation.
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"bytes=0-9", "bytes=-5", "bytes=1-,3-4", "items=1", "bytes=a"} {
+	for _, s := range []string{
+		"bytes=0-9", "bytes=-5", "bytes=1-,3-4", "items=1", "bytes=a",
+		"bytes=0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-,0-",
+		"bytes=90-99, 0-9, 5-19, -3", "bytes=0-0,200-300,100-150,-1000",
+		"bytes=999999999999999999-", "bytes=-999999999999999999",
+	} {
 		f.Add(s, int64(100))
+		f.Add(s, int64(1<<20))
 	}
 	f.Fuzz(func(t *testing.T, s string, size int64) {
 		if size < 0 {
@@ -87,12 +106,28 @@ func FuzzParse(f *testing.F) {
 		}
 		rs, err := Parse(s, size)
 		if err != nil {
+			if rs != nil || (err != ErrIgnore && err != ErrUnsatisfiable) {
+				t.Fatalf("Parse(%q, %d) = %v, %v", s, size, rs, err)
+			}
 			return
 		}
-		for _, r := range rs {
+		if len(rs) == 0 || len(rs) > MaxRanges {
+			t.Fatalf("Parse(%q, %d) gave %d ranges", s, size, len(rs))
+		}
+		var total int64
+		for i, r := range rs {
 			if r.Start < 0 || r.Length <= 0 || r.Start+r.Length > size {
-				t.Fatalf("Parse(%q, %d) gave %v", s, size, r)
+				t.Fatalf("Parse(%q, %d) gave %v outside [0,%d)", s, size, r, size)
 			}
+			if i > 0 {
+				if prev := rs[i-1]; r.Start-(prev.Start+prev.Length) < CoalesceGap {
+					t.Fatalf("Parse(%q, %d) gave %v after %v: not sorted and coalesced", s, size, r, prev)
+				}
+			}
+			total += r.Length
+		}
+		if total > size {
+			t.Fatalf("Parse(%q, %d) gave %d bytes", s, size, total)
 		}
 	})
 }
