@@ -97,12 +97,12 @@ func (x *exchange) decide(cw *capture) {
 	}
 	x.decorate(h, cw.status)
 	cw.cc, _ = cachecontrol.ParseTargeted(h, x.c.cfg.targeted)
-	plan, reason := x.admit(cw)
+	plan, reason := x.admit(x.r.Method, cw.status, h, cw.cc, freshness.InitialAge(h, x.reqTime, cw.respTime), cw.respTime)
 	if reason != "" {
 		x.ev.NotStored = reason
 	} else {
 		cw.keep, cw.plan = true, plan
-		cw.stored = storedHeader(h, cw.cc, x.shared)
+		cw.stored = x.storedFields(h, cw.cc)
 		if n, ok := contentLength(h); ok {
 			cw.body = make([]byte, 0, n)
 		}
@@ -111,38 +111,6 @@ func (x *exchange) decide(cw *capture) {
 	if !cw.deferred {
 		x.sendHeader(cw)
 	}
-}
-
-// admit decides whether the response may be stored (RFC 9111 §3) and for how
-// long; a non-empty reason says why not.
-func (x *exchange) admit(cw *capture) (storePlan, string) {
-	h, cfg := cw.header, &x.c.cfg
-	ok, reason := storability.Decide(
-		storability.Request{Method: x.r.Method, Header: x.r.Header, CC: x.reqCC},
-		storability.Response{Status: cw.status, Header: h, CC: cw.cc},
-		x.shared)
-	switch {
-	case !ok:
-		return storePlan{}, reason
-	case x.shared && !cfg.storeSetCookie && h["Set-Cookie"] != nil:
-		return storePlan{}, "set-cookie"
-	case h["Trailer"] != nil:
-		return storePlan{}, "trailer"
-	}
-	if n, ok := contentLength(h); ok && n > cfg.maxObject {
-		return storePlan{}, "too-large"
-	}
-	names, star := vary.Names(h)
-	if star {
-		return storePlan{}, "vary-star"
-	}
-	lifetime, _ := freshness.Lifetime(cw.status, h, cw.cc, x.shared, cw.respTime, x.c.heuristic())
-	age := freshness.InitialAge(h, x.reqTime, cw.respTime)
-	ttl := x.c.keepFor(lifetime, age, cw.cc)
-	if ttl <= 0 {
-		return storePlan{}, "stale"
-	}
-	return storePlan{lifetime: lifetime, initialAge: age, ttl: ttl, varyNames: names}, ""
 }
 
 // decorate applies the route's policy and the cache-wide Vary to a response

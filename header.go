@@ -5,9 +5,6 @@ import (
 	"net/textproto"
 	"slices"
 	"strings"
-
-	"github.com/larder-cache/larder/internal/cachecontrol"
-	"github.com/larder-cache/larder/internal/storability"
 )
 
 // unstored lists the fields never stored nor copied by a 304 update: hop-by-hop
@@ -56,22 +53,6 @@ func connectionFields(h http.Header) []string {
 				out = append(out, f)
 			}
 		}
-	}
-	return out
-}
-
-// storedHeader returns the copy of h that is stored (RFC 9111 §3.1). Its
-// slices are copies clipped to their length, so appending to a served header
-// (which shares them) never writes into the stored entry's memory.
-func storedHeader(h http.Header, cc cachecontrol.Directives, shared bool) http.Header {
-	conn := connectionFields(h)
-	strip := storability.StripFields(cc, shared)
-	out := make(http.Header, len(h))
-	for k, v := range h {
-		if skipField(k, conn, strip) {
-			continue
-		}
-		out[k] = slices.Clip(append([]string(nil), v...))
 	}
 	return out
 }

@@ -6,7 +6,6 @@ import (
 	"github.com/larder-cache/larder/internal/cachecontrol"
 	"github.com/larder-cache/larder/internal/conditional"
 	"github.com/larder-cache/larder/internal/freshness"
-	"github.com/larder-cache/larder/internal/storability"
 )
 
 // freshen handles a 304 answering the cache's validation request: the stored
@@ -52,13 +51,18 @@ func (x *exchange) headUpdate(cw *capture) {
 	x.refresh(cw)
 }
 
-// refresh stores the stale response updated with the header of a newer
-// response to the same request, and returns it.
+// refresh updates the stale response with the header of a newer response
+// to the same request, a 304 or a HEAD's 200 (RFC 9111 §3.2), and stores
+// it. It returns the updated response for this client, which carries every
+// field of the newer response, and whether the update was stored. What is
+// stored passes the rules of a fill (admit, storedFields): a Set-Cookie, or
+// a field that a qualified private or no-cache names, in the newer response
+// reaches this client only.
 func (x *exchange) refresh(cw *capture) (*Entry, bool) {
 	old := x.stale
 	merged := mergeHeader(old.Header, cw.header)
 	cc, _ := cachecontrol.ParseTargeted(merged, x.c.cfg.targeted)
-	ne := &Entry{
+	served := &Entry{
 		Kind:         KindResponse,
 		Status:       old.Status,
 		Header:       merged,
@@ -68,24 +72,24 @@ func (x *exchange) refresh(cw *capture) (*Entry, bool) {
 		InitialAge:   freshness.InitialAge(cw.header, x.reqTime, cw.respTime),
 		VaryNames:    old.VaryNames,
 	}
-	ne.Lifetime, _ = freshness.Lifetime(old.Status, merged, cc, x.shared, cw.respTime, x.c.heuristic())
-	ne.meta = x.c.newMeta(ne)
-	ok, reason := storability.Decide(
-		storability.Request{Method: http.MethodGet, Header: x.r.Header, CC: x.reqCC},
-		storability.Response{Status: old.Status, Header: merged, CC: cc},
-		x.shared)
-	ttl := x.c.keepFor(ne.Lifetime, ne.InitialAge, cc)
-	if !ok || ttl <= 0 {
-		if reason == "" {
-			reason = "stale"
-		}
+	stored := x.storedFields(merged, cc)
+	// The stored response answered a GET, whichever request updates it.
+	plan, reason := x.admit(http.MethodGet, old.Status, stored, cc, served.InitialAge, cw.respTime)
+	if reason != "" {
+		served.Lifetime, _ = freshness.Lifetime(old.Status, merged, cc, x.shared, cw.respTime, x.c.heuristic())
+		served.meta = x.c.newMeta(served)
 		x.ev.NotStored = reason
 		x.drop(x.storedKey)
-		return ne, false
+		return served, false
 	}
-	ne.Expires = cw.respTime.Add(ttl)
-	x.put(ne)
-	return ne, x.ev.Stored
+	served.Lifetime, served.InitialAge = plan.lifetime, plan.initialAge
+	served.Expires = cw.respTime.Add(plan.ttl)
+	served.meta = x.c.newMeta(served)
+	ne := *served
+	ne.Header = stored
+	ne.meta = x.c.newMeta(&ne)
+	x.put(&ne)
+	return served, x.ev.Stored
 }
 
 func firstValue(h http.Header, k string) string {
