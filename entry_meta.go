@@ -17,6 +17,8 @@ type entryMeta struct {
 	// fields are the stored header fields as a list, faster to copy than
 	// the map; fields304 those a 304 carries (RFC 9110 §15.4.5).
 	fields, fields304 []field
+	// nfields, nfields304 count the values of fields and fields304.
+	nfields, nfields304 int
 
 	// hit caches the Cache-Status field of the latest hit: hits within the
 	// same second share it instead of formatting their own.
@@ -38,7 +40,23 @@ func fieldList(h http.Header) []field {
 
 type hitMember struct {
 	ttl   int64
-	field []string
+	field string
+}
+
+// nvalues is the number of field values of a full response (or of a 304).
+func (m *entryMeta) nvalues(full bool) int {
+	if full {
+		return m.nfields
+	}
+	return m.nfields304
+}
+
+func countValues(fs []field) int {
+	n := 0
+	for _, f := range fs {
+		n += len(f.values)
+	}
+	return n
 }
 
 func (c *Cache) newMeta(e *Entry) *entryMeta {
@@ -56,6 +74,7 @@ func (c *Cache) newMeta(e *Entry) *entryMeta {
 	h304 := make(http.Header, 8)
 	copy304(h304, e.Header)
 	m.fields304 = fieldList(h304)
+	m.nfields, m.nfields304 = countValues(m.fields), countValues(m.fields304)
 	return m
 }
 

@@ -17,24 +17,34 @@ func (x *exchange) writeStored(e *Entry, m *entryMeta, age time.Duration, cacheS
 	if x.rf.conditional {
 		status = x.evaluateStored(e, m)
 	}
+	var fields []field
 	switch status {
 	case e.Status:
-		for _, f := range m.fields {
-			h[f.name] = f.values
-		}
+		fields = m.fields
 	case http.StatusNotModified:
-		for _, f := range m.fields304 {
-			h[f.name] = f.values
-		}
-	default:
-		h["Content-Type"] = []string{"text/plain; charset=utf-8"}
+		fields = m.fields304
 	}
-	h["Age"] = ageField(age)
+	// The values go out in one new backing array: the stored entry's
+	// slices, and the shared Age and Cache-Status values, must never reach
+	// a handler that could write into them.
+	vals := make([]string, 0, m.nvalues(status == e.Status)+3)
+	for _, f := range fields {
+		start := len(vals)
+		vals = append(vals, f.values...)
+		h[f.name] = vals[start:len(vals):len(vals)]
+	}
+	if status != e.Status && status != http.StatusNotModified {
+		vals = append(vals, "text/plain; charset=utf-8")
+		h["Content-Type"] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	vals = append(vals, ageField(age))
+	h["Age"] = vals[len(vals)-1 : len(vals) : len(vals)]
 	if cacheStatus == "" {
-		h["Cache-Status"] = x.hitStatus(e, m, age)
+		vals = append(vals, x.hitStatus(e, m, age))
 	} else {
-		h["Cache-Status"] = []string{cacheStatus}
+		vals = append(vals, cacheStatus)
 	}
+	h["Cache-Status"] = vals[len(vals)-1 : len(vals) : len(vals)]
 	if status == e.Status && x.rf.rangeV != nil {
 		if rs, err, ok := x.rangeOf(e, m); ok {
 			x.writeRanges(h, e, rs, err)

@@ -8,9 +8,9 @@ import (
 // Cache-Status field values (RFC 9211 §2). Each response gets one member,
 // appended after any member an upstream cache added.
 
-// hitStatus returns the Cache-Status field of a hit, shared by the hits on
-// the same entry within one second (m may be nil).
-func (x *exchange) hitStatus(e *Entry, m *entryMeta, age time.Duration) []string {
+// hitStatus returns the Cache-Status field value of a hit, shared by the
+// hits on the same entry within one second (m may be nil).
+func (x *exchange) hitStatus(e *Entry, m *entryMeta, age time.Duration) string {
 	ttl := ttlSeconds(e.Lifetime, age)
 	if m != nil {
 		if h := m.hit.Load(); h != nil && h.ttl == ttl {
@@ -21,7 +21,7 @@ func (x *exchange) hitStatus(e *Entry, m *entryMeta, age time.Duration) []string
 	b = append(b, x.c.cfg.name...)
 	b = append(b, "; hit; ttl="...)
 	b = strconv.AppendInt(b, ttl, 10)
-	field := []string{string(b)}
+	field := string(b)
 	if m != nil {
 		m.hit.Store(&hitMember{ttl: ttl, field: field})
 	}
@@ -93,15 +93,15 @@ func fwdParam(o Outcome) string {
 
 // ageValues holds the Age field values for small ages, so a hit does not
 // format one. It is built once and only read.
-var ageValues = func() [][]string {
-	t := make([][]string, 1024)
+var ageValues = func() []string {
+	t := make([]string, 1024)
 	for i := range t {
-		t[i] = []string{strconv.Itoa(i)}
+		t[i] = strconv.Itoa(i)
 	}
 	return t
 }()
 
-func ageField(age time.Duration) []string {
+func ageField(age time.Duration) string {
 	s := int64(age / time.Second)
 	if s < 0 {
 		s = 0
@@ -109,5 +109,5 @@ func ageField(age time.Duration) []string {
 	if s < int64(len(ageValues)) {
 		return ageValues[s]
 	}
-	return []string{strconv.FormatInt(s, 10)}
+	return strconv.FormatInt(s, 10)
 }
