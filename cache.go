@@ -3,6 +3,7 @@ package larder
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -76,20 +77,35 @@ func (c *Cache) Close() error {
 	return nil
 }
 
+// ErrBadURL is returned by Purge for a URL it cannot purge: one that does
+// not parse, is not absolute, or whose path does not start with "/".
+var ErrBadURL = errors.New("larder: not an absolute http URL with a path")
+
 // Purge removes every stored response for rawURL (all its variants, for http
 // and https) and reports the first store error. rawURL is absolute
-// ("https://example.com/a?b=1"); its scheme is ignored.
+// ("https://example.com/a?b=1"); its scheme is ignored. A rawURL that is not
+// such a URL gives an error wrapping ErrBadURL, and touches no store.
 func (c *Cache) Purge(ctx context.Context, rawURL string) error {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %v", ErrBadURL, err)
 	}
-	if u.Host == "" {
-		return errors.New("larder: purge needs an absolute URL")
+	if u.Host == "" || u.Opaque != "" || (u.Path != "" && u.Path[0] != '/') {
+		return fmt.Errorf("%w: %q", ErrBadURL, rawURL)
+	}
+	var keys [2]string
+	for i, scheme := range [...]string{"http", "https"} {
+		v := *u
+		v.Scheme = scheme
+		k, ok := invalidation.Normalize(&v)
+		if !ok {
+			return fmt.Errorf("%w: %q", ErrBadURL, rawURL)
+		}
+		keys[i] = k
 	}
 	var first error
-	for _, scheme := range [...]string{"http", "https"} {
-		if err := c.delete(ctx, urlKey(scheme, u.Host, u)); err != nil && first == nil {
+	for _, k := range keys {
+		if err := c.delete(ctx, k); err != nil && first == nil {
 			first = err
 		}
 	}
@@ -106,10 +122,18 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.c.serve(w, r, h.next, h.rt)
 }
 
-// requestKey is the primary cache key of a request (RFC 9111 §2): its absolute
-// URI, scheme://host/path?query, with the host lowercased and a default port
-// dropped.
-func requestKey(r *http.Request) string {
+// target returns the primary cache key of a request (RFC 9111 §2), its
+// absolute URI in the normal form of invalidation.Normalize, and the request
+// the handler gets: r itself when its target is in that form already, else
+// a shallow copy whose Host, URL and RequestURI are in it. The key is so
+// derived from exactly what the handler (or the proxy's upstream) sees: no
+// two requests the handler tells apart share a key, whatever the spelling
+// of their targets (dot segments, needless percent-encoding, the case of a
+// host or a default port). RFC 9110 §4.2.3 lets any HTTP component
+// normalise so (RFC 3986 §6.2.2, §6.2.3), and says that URIs equivalent
+// after it should not identify distinct resources; the one key per resource
+// also lets invalidation (RFC 9111 §4.4) and purge find every spelling.
+func target(r *http.Request) (string, *http.Request) {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -118,13 +142,45 @@ func requestKey(r *http.Request) string {
 	if host == "" {
 		host = r.URL.Host
 	}
-	return urlKey(scheme, host, r.URL)
+	path := r.URL.EscapedPath()
+	if plainKeyParts(scheme, host, path, r.URL.RawQuery) {
+		if r.URL.RawQuery == "" {
+			return scheme + "://" + host + path, r
+		}
+		return scheme + "://" + host + path + "?" + r.URL.RawQuery, r
+	}
+	v := url.URL{Scheme: scheme, Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	k, ok := invalidation.Normalize(&v)
+	if !ok {
+		// No normal form (a malformed host): the target goes as it is, and
+		// its key is as raw.
+		return scheme + "://" + host + path + "?" + r.URL.RawQuery, r
+	}
+	n, err := url.Parse(k)
+	if err != nil {
+		return scheme + "://" + host + path + "?" + r.URL.RawQuery, r
+	}
+	nr := new(http.Request)
+	*nr = *r
+	u := *r.URL
+	u.Path, u.RawPath, u.RawQuery, u.ForceQuery = n.Path, n.RawPath, n.RawQuery, false
+	if u.Host != "" {
+		u.Host = n.Host
+	}
+	nr.URL = &u
+	if r.Host != "" {
+		nr.Host = n.Host
+	}
+	if r.RequestURI != "" {
+		nr.RequestURI = u.RequestURI()
+	}
+	return k, nr
 }
 
 // urlKey is the normal form of an absolute URI that primary keys use, the
 // same as invalidation.Normalize gives (RFC 3986 §6.2), so that invalidated
-// and purged URIs find what was stored. Most request targets are already in
-// normal form; they take a short path with one allocation.
+// and purged URIs find what was stored. Most URIs are already in normal
+// form; they take a short path with one allocation.
 func urlKey(scheme, host string, u *url.URL) string {
 	path := u.EscapedPath()
 	if plainKeyParts(scheme, host, path, u.RawQuery) {

@@ -8,9 +8,14 @@ import (
 )
 
 // invalidates reports whether the request's success invalidates stored
-// responses (RFC 9111 §4.4: unsafe methods and methods of unknown safety).
+// responses (RFC 9111 §4.4: unsafe methods and methods of unknown safety,
+// or only the registered unsafe ones with WithKnownMethodInvalidation).
 func (x *exchange) invalidates() bool {
-	return invalidation.Unsafe(x.r.Method) && (x.rt == nil || !x.rt.noInval)
+	m := x.r.Method
+	if x.c.cfg.knownOnly && !invalidation.Registered(m) {
+		return false
+	}
+	return invalidation.Unsafe(m) && (x.rt == nil || !x.rt.noInval)
 }
 
 func invalidatesStatus(status int) bool { return invalidation.Invalidates(status) }

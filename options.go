@@ -15,6 +15,12 @@ const DefaultMaxObjectSize = 8 << 20
 // revalidation when no WithStaleRetention option is given.
 const DefaultStaleRetention = time.Hour
 
+// DefaultMaxKeySize is the longest cache key (the request's absolute URI,
+// plus its variant part) the cache stores or looks up when no WithMaxKeySize
+// option is given. A request with a longer key goes to the handler and its
+// response is not stored (Event.NotStored "key-too-large").
+const DefaultMaxKeySize = 8 << 10
+
 // Option configures a Cache.
 type Option func(*config)
 
@@ -34,6 +40,9 @@ type config struct {
 	targeted       []string
 	observer       func(Event)
 	storeSetCookie bool
+	maxKey         int
+	maxErrorLife   time.Duration // 0: no cap
+	knownOnly      bool          // only registered unsafe methods invalidate
 }
 
 func defaultConfig() config {
@@ -42,6 +51,7 @@ func defaultConfig() config {
 		now:            time.Now,
 		maxObject:      DefaultMaxObjectSize,
 		name:           "Larder",
+		maxKey:         DefaultMaxKeySize,
 		staleRetention: DefaultStaleRetention,
 		targeted:       []string{"Cdn-Cache-Control"}, // canonical form of CDN-Cache-Control
 	}
@@ -182,4 +192,36 @@ func isToken(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// WithMaxKeySize sets the longest cache key, in bytes, that the cache looks
+// up or stores: the request's absolute URI and, for a response that varies,
+// the request field values it varies on. A request whose key is longer goes
+// to the handler and nothing is stored for it (Event.NotStored
+// "key-too-large"), so that long URLs cannot fill memory beyond the store's
+// budget. Values <= 0 keep the default (DefaultMaxKeySize).
+func WithMaxKeySize(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxKey = n
+		}
+	}
+}
+
+// WithMaxErrorLifetime caps how long an error response (status 400 to 599)
+// is kept: both its freshness lifetime and the time it is kept stale. A
+// cacheable error that an attacker provoked then denies service for at most
+// d. Zero (the default) sets no cap beyond the response's own directives;
+// the larder proxy sets one (--max-error-ttl).
+func WithMaxErrorLifetime(d time.Duration) Option {
+	return func(c *config) { c.maxErrorLife = max(d, 0) }
+}
+
+// WithKnownMethodInvalidation makes only the registered unsafe methods
+// (POST, PUT, DELETE, PATCH and the WebDAV methods of the IANA HTTP Method
+// Registry) invalidate on success. By default any method other than GET,
+// HEAD, OPTIONS and TRACE does, as RFC 9111 §4.4 says of methods of unknown
+// safety: a client can then invalidate a URL with an invented method.
+func WithKnownMethodInvalidation() Option {
+	return func(c *config) { c.knownOnly = true }
 }

@@ -34,8 +34,9 @@ type exchange struct {
 func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler, rt *route) {
 	// The exchange stays on the stack while the cache answers by itself; it
 	// moves to the heap only when the handler is called.
-	x := exchange{c: c, w: w, r: r, next: next, rt: rt, shared: c.cfg.shared}
+	x := exchange{c: c, w: w, next: next, rt: rt, shared: c.cfg.shared}
 	x.ev.Request = r
+	x.key, x.r = target(r)
 	if x.fromCache() {
 		x.observe()
 		return
@@ -44,7 +45,7 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 	*hx = x
 	defer hx.observe()
 	if hx.ev.Outcome == OutcomeMethod || hx.ev.Outcome == OutcomeBypass {
-		hx.forward(r)
+		hx.forward(hx.r)
 		return
 	}
 	hx.fetch()
@@ -67,7 +68,11 @@ func (x *exchange) fromCache() bool {
 	if x.rf.cacheControl != nil || x.rf.pragma != nil {
 		x.reqCC = cachecontrol.ParseRequestLines(x.rf.cacheControl, x.rf.pragma)
 	}
-	x.key = requestKey(r)
+	if len(x.key) > x.c.cfg.maxKey {
+		// Too long to look up or store (WithMaxKeySize): forwarded as is.
+		x.ev.Outcome, x.ev.NotStored = OutcomeBypass, reasonKeyTooLong
+		return false
+	}
 	if x.user = x.rt.userKey(r); x.user != "" && x.user != anonymous {
 		x.shared = false
 	}
@@ -124,6 +129,10 @@ func (x *exchange) lookup() *Entry {
 		x.index = e
 		x.ev.Outcome = OutcomeVaryMiss
 		x.storedKey = variantKey(x.key, e.Nonce, x.user, vary.Key(e.VaryNames, x.r.Header))
+		if len(x.storedKey) > x.c.cfg.maxKey {
+			x.storedKey = ""
+			return nil // and admit refuses to store it
+		}
 		if e, err = x.c.get(ctx, x.storedKey); err != nil {
 			x.ev.StoreErr = err
 			return nil

@@ -22,6 +22,24 @@ func Unsafe(method string) bool {
 	return true
 }
 
+// Registered reports whether method is an unsafe method of the IANA HTTP
+// Method Registry (RFC 9110 §18.2): POST, PUT, DELETE, PATCH, CONNECT and
+// the WebDAV, versioning and binding methods that are not safe. A cache
+// that invalidates only on these (a choice RFC 9111 §4.4 does not offer
+// for methods of unknown safety, which it says to invalidate on) keeps a
+// client from invalidating with an invented method.
+func Registered(method string) bool {
+	switch method {
+	case "POST", "PUT", "DELETE", "PATCH", "CONNECT",
+		"ACL", "BASELINE-CONTROL", "BIND", "CHECKIN", "CHECKOUT", "COPY", "LABEL", "LOCK",
+		"MERGE", "MKACTIVITY", "MKCALENDAR", "MKCOL", "MKREDIRECTREF", "MKWORKSPACE", "MOVE",
+		"ORDERPATCH", "PROPPATCH", "REBIND", "UNBIND", "UNCHECKOUT", "UNLINK", "UNLOCK",
+		"UPDATE", "UPDATEREDIRECTREF", "VERSION-CONTROL", "LINK":
+		return true
+	}
+	return false
+}
+
 // Invalidates reports whether a response with the given status code permits
 // invalidation: only a "non-error response", one with a 2xx (Successful) or
 // 3xx (Redirection) status code, does (RFC 9111 §4.4).

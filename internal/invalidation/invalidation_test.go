@@ -36,6 +36,18 @@ func TestUnsafe(t *testing.T) {
 	}
 }
 
+func TestRegistered(t *testing.T) {
+	for m, want := range map[string]bool{
+		"POST": true, "PUT": true, "DELETE": true, "PATCH": true, "MOVE": true, "PROPPATCH": true,
+		"GET": false, "HEAD": false, "PROPFIND": false, "SEARCH": false, "M-SEARCH": false,
+		"post": false, "": false, "FOO": false,
+	} {
+		if got := Registered(m); got != want {
+			t.Errorf("Registered(%q) = %v; want %v", m, got, want)
+		}
+	}
+}
+
 func TestInvalidates(t *testing.T) {
 	tests := []struct {
 		name   string

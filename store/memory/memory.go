@@ -1,7 +1,8 @@
 // Package memory is a bounded in-process larder.Store built on
 // github.com/maypok86/otter/v2.
 //
-// The store is bounded by bytes: each entry weighs its Entry.Size, and when the
+// The store is bounded by bytes: each entry weighs its Entry.Size plus its
+// key's length (and a small fixed overhead), and when the
 // total passes Options.MaxBytes otter evicts the entries least likely to be used
 // again (W-TinyLFU). Each entry expires after the ttl given to Set: otter's
 // timer wheel removes expired entries, and Get also checks the expiry against
@@ -30,7 +31,8 @@ const DefaultMaxBytes = 256 << 20
 
 // Options configures a Store. The zero value is ready to use.
 type Options struct {
-	// MaxBytes bounds the total Entry.Size of stored entries. Zero means 256 MiB.
+	// MaxBytes bounds the total size of stored entries: each one's
+	// Entry.Size plus the length of its key plus 32 bytes. Zero means 256 MiB.
 	// Negative is an error. The bound holds once otter's maintenance has caught
 	// up with the latest writes, which it does on its own shortly after them.
 	MaxBytes int64
@@ -45,7 +47,7 @@ type Options struct {
 type Stats struct {
 	// Entries is the number of stored entries.
 	Entries int
-	// Bytes is the total Entry.Size of the stored entries.
+	// Bytes is the total size of the stored entries, keys included.
 	Bytes int64
 }
 
@@ -82,8 +84,8 @@ func New(opts Options) (*Store, error) {
 
 	o := &otter.Options[string, item]{
 		MaximumWeight: uint64(maxBytes),
-		Weigher: func(_ string, it item) uint32 {
-			return entryWeight(it.entry)
+		Weigher: func(key string, it item) uint32 {
+			return weight(key, it.entry)
 		},
 		// Each item expires ttl after its latest write; reads do not extend it.
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, item]) time.Duration {
@@ -104,9 +106,19 @@ func New(opts Options) (*Store, error) {
 	return s, nil
 }
 
-// entryWeight is e's weight for otter, which weighs in uint32.
-func entryWeight(e *larder.Entry) uint32 {
-	return uint32(min(e.Size(), math.MaxUint32))
+// keyOverhead is what a key costs beyond its bytes: its string header in
+// otter's node and the table slot that points at the node.
+const keyOverhead = 32
+
+// size is what an entry under key counts against MaxBytes: the entry's
+// Size and the key, which can be as large as the entry (a long URL).
+func size(key string, e *larder.Entry) int64 {
+	return int64(e.Size()) + int64(len(key)) + keyOverhead
+}
+
+// weight is size for otter, which weighs in uint32.
+func weight(key string, e *larder.Entry) uint32 {
+	return uint32(min(size(key, e), math.MaxUint32))
 }
 
 // Get returns the entry stored under key, or larder.ErrNotFound if there is none
@@ -124,16 +136,16 @@ func (s *Store) Get(_ context.Context, key string) (*larder.Entry, error) {
 // e itself, which must not be modified afterwards.
 //
 // Set removes any previous entry and stores nothing, returning nil, when ttl is
-// not positive (the entry would be expired at once) or when e.Size exceeds
-// MaxBytes (or 4 GiB), since such an entry could only evict everything else and
+// not positive (the entry would be expired at once) or when its size (with
+// the key) exceeds MaxBytes (or 4 GiB), since such an entry could only evict everything else and
 // then itself. A nil e is an error. The context is not consulted: a Set never
 // blocks for long.
 func (s *Store) Set(_ context.Context, key string, e *larder.Entry, ttl time.Duration) error {
 	if e == nil {
 		return errors.New("memory: Set of a nil entry")
 	}
-	size := e.Size()
-	if ttl <= 0 || int64(size) > s.maxBytes || size > math.MaxUint32 {
+	n := size(key, e)
+	if ttl <= 0 || n > s.maxBytes || n > math.MaxUint32 {
 		s.cache.Invalidate(key)
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -81,10 +82,13 @@ func TestByteBound(t *testing.T) {
 	s := newStore(t, memory.Options{MaxBytes: maxBytes})
 	ctx := context.Background()
 	body := make([]byte, 1000)
-	size := entry(body).Size()
+	// Keys of one length, so that every entry weighs the same: its Size,
+	// its key and the 32 bytes of overhead a key costs.
+	key := func(i int) string { return fmt.Sprintf("k%05d", i) }
+	size := entry(body).Size() + len(key(0)) + 32
 	n := 10 * maxBytes / size
 	for i := range n {
-		if err := s.Set(ctx, fmt.Sprint("k", i), entry(body), time.Hour); err != nil {
+		if err := s.Set(ctx, key(i), entry(body), time.Hour); err != nil {
 			t.Fatal(err)
 		}
 		if i%50 == 0 {
@@ -105,7 +109,7 @@ func TestByteBound(t *testing.T) {
 	}
 	hits := 0
 	for i := range n {
-		if _, err := s.Get(ctx, fmt.Sprint("k", i)); err == nil {
+		if _, err := s.Get(ctx, key(i)); err == nil {
 			hits++
 		}
 	}
@@ -131,12 +135,33 @@ func TestOversizeEntryNotStored(t *testing.T) {
 	}
 	// An entry of exactly MaxBytes is stored.
 	exact := entry(nil)
-	exact.Body = make([]byte, 4096-exact.Size())
+	exact.Body = make([]byte, 4096-exact.Size()-len("exact")-32)
 	if err := s.Set(ctx, "exact", exact, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Get(ctx, "exact"); err != nil {
 		t.Fatalf("Get of an entry of exactly MaxBytes: %v", err)
+	}
+}
+
+// TestKeysCountAgainstBound: long keys weigh what they are, so that
+// requests with long URLs cannot hold more memory than MaxBytes.
+func TestKeysCountAgainstBound(t *testing.T) {
+	const maxBytes = 8 << 20
+	s := newStore(t, memory.Options{MaxBytes: maxBytes})
+	ctx := context.Background()
+	long := strings.Repeat("q", 500<<10)
+	for i := range 600 {
+		if err := s.Set(ctx, fmt.Sprint(i, long), entry([]byte("x")), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := s.Stats()
+	if st.Bytes > maxBytes || st.Entries > maxBytes/len(long) {
+		t.Fatalf("Stats() = %+v after 600 entries with 500 KiB keys: over the %d byte bound", st, maxBytes)
+	}
+	if st.Entries == 0 {
+		t.Fatal("nothing stored")
 	}
 }
 
