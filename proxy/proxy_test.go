@@ -161,6 +161,8 @@ func TestNewErrors(t *testing.T) {
 		{"negative timeout", proxy.Config{Upstream: good, Timeout: -1}, "negative Timeout"},
 		{"timeout and transport", proxy.Config{Upstream: good, Timeout: 1, Transport: http.DefaultTransport}, "Timeout"},
 		{"via name", proxy.Config{Upstream: good, ViaName: "my proxy"}, "not a token"},
+		{"pass a field not stripped", proxy.Config{Upstream: good, PassFields: []string{"X-Custom"}}, "not a field the proxy strips"},
+		{"pass a hop-by-hop field", proxy.Config{Upstream: good, PassFields: []string{"Connection"}}, "not a field the proxy strips"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
