@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+
+	"github.com/larder-cache/larder"
 )
 
 // purger is what the admin API needs of the cache.
@@ -76,10 +79,15 @@ func (a *admin) authorized(r *http.Request) bool {
 }
 
 // purge removes every stored variant of http://<Host><path>?<query>. It
-// answers 200 whether or not anything was stored.
+// answers 200 whether or not anything was stored, and 400 to a target that
+// is not a path (an absolute URL, "*") or that makes no URL with the Host.
 func (a *admin) purge(w http.ResponseWriter, r *http.Request) {
 	if r.Header["Surrogate-Key"] != nil {
 		plain(w, http.StatusNotImplemented, "501 not implemented: purge by Surrogate-Key is not supported yet; purge URLs one by one\n")
+		return
+	}
+	if !strings.HasPrefix(r.RequestURI, "/") {
+		plain(w, http.StatusBadRequest, "400 bad request: PURGE takes a path (PURGE /path?query, with the site in Host)\n")
 		return
 	}
 	if r.Host == "" {
@@ -90,7 +98,10 @@ func (a *admin) purge(w http.ResponseWriter, r *http.Request) {
 	if r.URL.RawQuery != "" || r.URL.ForceQuery {
 		target += "?" + r.URL.RawQuery
 	}
-	if err := a.cache.Purge(r.Context(), target); err != nil {
+	if err := a.cache.Purge(r.Context(), target); errors.Is(err, larder.ErrBadURL) {
+		plain(w, http.StatusBadRequest, "400 bad request: the Host and path make no URL to purge\n")
+		return
+	} else if err != nil {
 		a.metrics.storeErrors.Inc()
 		a.logger.Error("purge failed", "url", target, "err", err)
 		plain(w, http.StatusInternalServerError, "500 purge failed: store error\n")

@@ -1,10 +1,20 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/larder-cache/larder"
 )
 
 func TestAdminPurge(t *testing.T) {
@@ -198,3 +208,81 @@ func parseMetrics(t *testing.T, body string) map[string]float64 {
 	}
 	return m
 }
+
+// TestAdminPurgeBadTarget sends PURGE with targets that name no URL, over a
+// raw connection (Go's client sends neither "*" nor these for PURGE): 400,
+// and no store error counted.
+func TestAdminPurgeBadTarget(t *testing.T) {
+	o := newOrigin(t, cacheable)
+	d := startDaemon(t, []string{"--upstream", o.URL, "--admin", "127.0.0.1:0"}, nil)
+	tests := []struct {
+		name, target, host string
+		status             int
+	}{
+		{"asterisk", "*", "site.test", http.StatusBadRequest},
+		{"absolute form", "http://site.test/a", "site.test", http.StatusBadRequest},
+		{"absolute form, bad host", "http://bad%zz/a", "site.test", http.StatusBadRequest},
+		{"absolute form, bad port", "http://site.test:x/a", "site.test:x", http.StatusBadRequest},
+		{"authority form", "site.test:80", "site.test", http.StatusBadRequest},
+		{"no slash", "a/b", "site.test", http.StatusBadRequest},
+		{"bad port in Host", "/a", "site.test:port", http.StatusBadRequest},
+		{"good", "/a", "site.test", http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", d.addrs.admin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			fmt.Fprintf(conn, "PURGE %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", tt.target, tt.host)
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Errorf("PURGE %s (Host %s): %d %q, want %d", tt.target, tt.host, resp.StatusCode, body, tt.status)
+			}
+		})
+	}
+	if v := d.scrape()["larder_store_errors_total"]; v != 0 {
+		t.Errorf("larder_store_errors_total = %v after bad purges, want 0", v)
+	}
+}
+
+// TestAdminPurgeStatus checks what the admin API answers to each error Purge
+// may report.
+func TestAdminPurgeStatus(t *testing.T) {
+	tests := []struct {
+		name        string
+		err         error
+		status      int
+		storeErrors float64
+	}{
+		{"purged", nil, http.StatusOK, 0},
+		{"bad URL", fmt.Errorf("%w: %q", larder.ErrBadURL, "http://x"), http.StatusBadRequest, 0},
+		{"store error", errors.New("store down"), http.StatusInternalServerError, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMetrics(nil)
+			a := newAdmin(purgeFunc(func(context.Context, string) error { return tt.err }), m, "", slog.New(slog.DiscardHandler))
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest("PURGE", "/a", nil)
+			req.Host = "site.test"
+			a.ServeHTTP(rec, req)
+			if rec.Code != tt.status {
+				t.Errorf("status %d %q, want %d", rec.Code, rec.Body, tt.status)
+			}
+			if v := scrapeRegistry(t, m)["larder_store_errors_total"]; v != tt.storeErrors {
+				t.Errorf("larder_store_errors_total = %v, want %v", v, tt.storeErrors)
+			}
+		})
+	}
+}
+
+type purgeFunc func(context.Context, string) error
+
+func (f purgeFunc) Purge(ctx context.Context, u string) error { return f(ctx, u) }

@@ -7,12 +7,15 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/larder-cache/larder"
+	"github.com/larder-cache/larder/proxy"
 )
 
 // envPrefix prefixes the environment variable of every flag: --admin-token is
@@ -35,6 +38,13 @@ type config struct {
 	logFormat         string
 	logLevel          slog.Level
 	accessLog         bool
+	bodyTimeout       time.Duration // 0: the body is not timed
+	bodyMinRate       int64         // bytes/s; 0: no extension
+	upstreamMaxConns  int           // 0: unlimited
+	passHeaders       []string      // canonical names
+	maxErrorTTL       time.Duration // 0: no cap
+	maxKeySize        int
+	invalidateUnknown bool // any method not known safe invalidates (RFC 9111 §4.4)
 }
 
 // errHelp is returned by parseConfig when --help was asked for; the usage has
@@ -55,8 +65,11 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*
 	var (
 		upstream, store, logFormat, logLevel string
 		c                                    = config{maxObjectSize: larder.DefaultMaxObjectSize}
+		passHeaders                          listValue
 	)
 	maxObject := sizeValue(c.maxObjectSize)
+	maxKey := sizeValue(larder.DefaultMaxKeySize)
+	bodyMinRate := rateValue(proxy.DefaultBodyMinRate)
 	fs.StringVar(&upstream, "upstream", "", "origin `URL` (http or https) the proxy forwards to; required")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "`address` the proxy listens on")
 	fs.StringVar(&store, "store", defaultStore, "cache store `URL`; only memory://?size=SIZE is supported for now")
@@ -71,6 +84,13 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*
 	fs.StringVar(&logFormat, "log-format", "text", "log `format`: text or json")
 	fs.StringVar(&logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.BoolVar(&c.accessLog, "access-log", true, "log every request (method, path, status, cache outcome, bytes, duration)")
+	fs.DurationVar(&c.bodyTimeout, "body-timeout", proxy.DefaultBodyTimeout, "how long a client may take to send a request body, plus 1s per --body-min-rate bytes received (408 and the connection closed after); 0: no limit")
+	fs.Var(&bodyMinRate, "body-min-rate", "bytes per second (`SIZE`: 500, 1KiB, ...): each that many bytes of a request body received extend --body-timeout by 1s; 0: no extension, the whole body within --body-timeout")
+	fs.IntVar(&c.upstreamMaxConns, "upstream-max-conns", 0, "most connections (`N`) open to the upstream at once, requests beyond waiting for one; 0: unlimited")
+	fs.Var(&passHeaders, "pass-header", "forward the request field `NAME`, which the proxy strips by default, repeatable or comma-separated; the origin must then list it in Vary, since the cache keys without it. Stripped: "+strings.Join(proxy.StrippedFields(), ", "))
+	fs.DurationVar(&c.maxErrorTTL, "max-error-ttl", 5*time.Second, "longest an error response (status 400-599) is kept, fresh or stale, whatever its Cache-Control; 0: no cap")
+	fs.Var(&maxKey, "max-key-size", "`SIZE` of the longest cache key (the request's absolute URL, plus the fields it varies on); a request with a longer one is forwarded, and its response not stored")
+	fs.BoolVar(&c.invalidateUnknown, "invalidate-unknown-methods", true, "let a successful request with a method not known to be safe invalidate its URL (RFC 9111 §4.4); false: only the registered unsafe methods (POST, PUT, DELETE, PATCH, WebDAV's) do")
 	help := fs.Bool("help", false, "show this help and exit")
 	fs.BoolVar(help, "h", false, "show this help and exit")
 
@@ -92,6 +112,7 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*
 	if envErr != nil {
 		return nil, envErr
 	}
+	passHeaders.fromEnv = true // the command line replaces the environment's list
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(fs, stdout)
@@ -118,6 +139,17 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*
 		return nil, errors.New("--listen must not be empty")
 	}
 	c.maxObjectSize = int64(maxObject)
+	if int64(maxKey) > math.MaxInt32 {
+		return nil, fmt.Errorf("--max-key-size %s: too large (want under 2GiB)", maxKey.String())
+	}
+	c.maxKeySize = int(maxKey)
+	c.bodyMinRate = int64(bodyMinRate)
+	if c.upstreamMaxConns < 0 {
+		return nil, errors.New("--upstream-max-conns must not be negative (0: unlimited)")
+	}
+	if c.passHeaders, err = checkPassHeaders(passHeaders.vals); err != nil {
+		return nil, err
+	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
@@ -126,6 +158,8 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*
 		{"read-header-timeout", c.readHeaderTimeout},
 		{"idle-timeout", c.idleTimeout},
 		{"shutdown-timeout", c.shutdownTimeout},
+		{"body-timeout", c.bodyTimeout},
+		{"max-error-ttl", c.maxErrorTTL},
 	} {
 		if d.v < 0 {
 			return nil, fmt.Errorf("--%s must not be negative", d.name)
@@ -208,6 +242,65 @@ func parseUpstream(s string) (*url.URL, error) {
 	}
 	return u, nil
 }
+
+// checkPassHeaders canonicalises the --pass-header names, each of which must
+// be a field the proxy strips.
+func checkPassHeaders(names []string) ([]string, error) {
+	stripped := proxy.StrippedFields()
+	var out []string
+	for _, n := range names {
+		k := http.CanonicalHeaderKey(n)
+		if !slices.ContainsFunc(stripped, func(s string) bool { return http.CanonicalHeaderKey(s) == k }) {
+			return nil, fmt.Errorf("--pass-header %q: not a field the proxy strips (%s)", n, strings.Join(stripped, ", "))
+		}
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+// listValue is a repeatable flag.Value of comma-separated names. Once
+// fromEnv is set, the next Set (from the command line) replaces the list
+// the environment gave instead of adding to it.
+type listValue struct {
+	vals    []string
+	fromEnv bool
+}
+
+func (l *listValue) Set(v string) error {
+	if l.fromEnv {
+		l.vals, l.fromEnv = nil, false
+	}
+	for f := range strings.SplitSeq(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			l.vals = append(l.vals, f)
+		}
+	}
+	return nil
+}
+
+func (l *listValue) String() string { return strings.Join(l.vals, ",") }
+
+// rateValue is a flag.Value holding bytes per second: 0, or a size in the
+// parseSize syntax, optionally followed by "/s".
+type rateValue int64
+
+func (r *rateValue) Set(v string) error {
+	t := strings.TrimSuffix(strings.TrimSpace(v), "/s")
+	if strings.TrimSpace(t) == "0" {
+		*r = 0
+		return nil
+	}
+	n, err := parseSize(t)
+	if err != nil {
+		return err
+	}
+	*r = rateValue(n)
+	return nil
+}
+
+func (r *rateValue) String() string { return formatSize(int64(*r)) }
 
 // sizeValue is a flag.Value holding a byte count in the parseSize syntax.
 type sizeValue int64

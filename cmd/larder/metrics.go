@@ -24,7 +24,22 @@ var outcomes = []larder.Outcome{
 }
 
 // upstreamErrorReasons are the reason labels of larder_upstream_errors_total.
-var upstreamErrorReasons = []string{"unreachable", "timeout", "client-gone"}
+var upstreamErrorReasons = []string{"unreachable", "timeout", "client-gone", "body-timeout"}
+
+// notStoredReasons are the reasons the cache gives in Event.NotStored, the
+// reason labels of larder_not_stored_total (with notStoredOther for any
+// other, so that the label set stays bounded). TestNotStoredReasonsComplete
+// checks the list against the root package's source.
+var notStoredReasons = []string{
+	// internal/storability
+	"method", "status", "partial", "must-understand", "request-no-store", "no-store",
+	"private", "authorization", "cookie", "vary-star", "no-freshness",
+	// the cache
+	"set-cookie", "trailer", "too-large", "stale", "incomplete", "short-body", "key-too-large",
+}
+
+// notStoredOther is the label of a NotStored reason not in notStoredReasons.
+const notStoredOther = "other"
 
 // metrics holds the daemon's Prometheus metrics, in a registry of its own.
 type metrics struct {
@@ -36,6 +51,7 @@ type metrics struct {
 	upstreamErrors *prometheus.CounterVec
 	storeErrors    prometheus.Counter
 	stored         prometheus.Counter
+	notStored      map[string]prometheus.Counter // by reason, notStoredOther included: read-only
 }
 
 // newMetrics registers the metrics; stats, if not nil, feeds the store gauges.
@@ -57,7 +73,7 @@ func newMetrics(stats func() memory.Stats) *metrics {
 		}),
 		upstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "larder_upstream_errors_total",
-			Help: "Upstream requests that failed, by reason (unreachable: 502, timeout: 504, client-gone).",
+			Help: "Upstream requests that failed, by reason (unreachable: 502, timeout: 504, client-gone, body-timeout: the client's request body too slow, 408).",
 		}, []string{"reason"}),
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "larder_store_errors_total",
@@ -68,6 +84,15 @@ func newMetrics(stats func() memory.Stats) *metrics {
 			Help: "Responses stored or stored responses updated.",
 		}),
 	}
+	notStored := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "larder_not_stored_total",
+		Help: "Responses the cache did not store, by reason (the larder.Event NotStored reason; other: a reason this daemon does not know).",
+	}, []string{"reason"})
+	m.notStored = make(map[string]prometheus.Counter, len(notStoredReasons)+1)
+	for _, r := range notStoredReasons {
+		m.notStored[r] = notStored.WithLabelValues(r)
+	}
+	m.notStored[notStoredOther] = notStored.WithLabelValues(notStoredOther)
 	m.byOutcome = make(map[larder.Outcome]prometheus.Counter, len(outcomes))
 	for _, o := range outcomes {
 		m.byOutcome[o] = m.requests.WithLabelValues(string(o))
@@ -75,7 +100,7 @@ func newMetrics(stats func() memory.Stats) *metrics {
 	for _, r := range upstreamErrorReasons {
 		m.upstreamErrors.WithLabelValues(r)
 	}
-	m.reg.MustRegister(m.requests, m.background, m.upstream, m.upstreamErrors, m.storeErrors, m.stored,
+	m.reg.MustRegister(m.requests, m.background, m.upstream, m.upstreamErrors, m.storeErrors, m.stored, notStored,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if stats != nil {
@@ -101,6 +126,13 @@ func (m *metrics) observe(ev larder.Event) {
 	if ev.Stored {
 		m.stored.Inc()
 	}
+	if ev.NotStored != "" {
+		c, ok := m.notStored[ev.NotStored]
+		if !ok {
+			c = m.notStored[notStoredOther]
+		}
+		c.Inc()
+	}
 }
 
 // upstreamDone is the proxy's OnUpstream hook: it times every request to the
@@ -109,6 +141,8 @@ func (m *metrics) upstreamDone(d time.Duration, err error) {
 	m.upstream.Observe(d.Seconds())
 	switch {
 	case err == nil:
+	case errors.Is(err, proxy.ErrBodyTimeout):
+		m.upstreamErrors.WithLabelValues("body-timeout").Inc()
 	case errors.Is(err, proxy.ErrClientGone):
 		m.upstreamErrors.WithLabelValues("client-gone").Inc()
 	case errors.Is(err, proxy.ErrTimeout):

@@ -184,16 +184,124 @@ func TestUpstreamDone(t *testing.T) {
 	m.upstreamDone(time.Second, fmt.Errorf("%w: %w", proxy.ErrTimeout, context.DeadlineExceeded))
 	m.upstreamDone(time.Millisecond, fmt.Errorf("%w: %w", proxy.ErrClientGone, context.Canceled))
 	m.upstreamDone(time.Millisecond, io.ErrUnexpectedEOF)
+	m.upstreamDone(time.Millisecond, fmt.Errorf("%w: %w", proxy.ErrBodyTimeout, context.Canceled))
 	got := scrapeRegistry(t, m)
 	want := map[string]float64{
-		`larder_upstream_request_duration_seconds_count`:     4,
-		`larder_upstream_errors_total{reason="timeout"}`:     1,
-		`larder_upstream_errors_total{reason="client-gone"}`: 1,
-		`larder_upstream_errors_total{reason="unreachable"}`: 1,
+		`larder_upstream_request_duration_seconds_count`:      5,
+		`larder_upstream_errors_total{reason="body-timeout"}`: 1,
+		`larder_upstream_errors_total{reason="timeout"}`:      1,
+		`larder_upstream_errors_total{reason="client-gone"}`:  1,
+		`larder_upstream_errors_total{reason="unreachable"}`:  1,
 	}
 	for name, v := range want {
 		if got[name] != v {
 			t.Errorf("%s = %v, want %v", name, got[name], v)
 		}
+	}
+}
+
+// TestNotStoredReasonsComplete reads the reasons the cache can give in
+// Event.NotStored from the source (the reason constants of the root package
+// and of internal/storability, and the literals assigned to NotStored), so
+// that a new reason cannot fold into "other" unnoticed.
+func TestNotStoredReasonsComplete(t *testing.T) {
+	var files []string
+	for _, pattern := range []string{"../../*.go", "../../internal/storability/*.go"} {
+		fs, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, fs...)
+	}
+	found := map[string]bool{}
+	fset := token.NewFileSet()
+	literal := func(e ast.Expr) (string, bool) {
+		lit, ok := e.(*ast.BasicLit)
+		if !ok || lit.Kind != token.STRING {
+			return "", false
+		}
+		s, err := strconv.Unquote(lit.Value)
+		return s, err == nil && s != ""
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.ValueSpec: // const reasonX = "..." or ReasonX = "..."
+				for i, id := range n.Names {
+					if i < len(n.Values) && strings.HasPrefix(strings.ToLower(id.Name), "reason") {
+						if s, ok := literal(n.Values[i]); ok {
+							found[s] = true
+						}
+					}
+				}
+			case *ast.AssignStmt: // x.ev.NotStored = "..."
+				for i, lhs := range n.Lhs {
+					if sel, ok := lhs.(*ast.SelectorExpr); ok && sel.Sel.Name == "NotStored" && i < len(n.Rhs) {
+						if s, ok := literal(n.Rhs[i]); ok {
+							found[s] = true
+						}
+					}
+				}
+			}
+			return true
+		})
+	}
+	if len(found) < 15 {
+		t.Fatalf("found only %d reasons (%v): is the source where the test looks?", len(found), found)
+	}
+	for r := range found {
+		if !slices.Contains(notStoredReasons, r) {
+			t.Errorf("the cache gives NotStored reason %q, missing from notStoredReasons", r)
+		}
+	}
+	for _, r := range notStoredReasons {
+		if !found[r] {
+			t.Errorf("notStoredReasons lists %q, which the cache does not give (any more?)", r)
+		}
+	}
+
+	m := scrapeRegistry(t, newMetrics(nil))
+	for _, r := range append(slices.Clone(notStoredReasons), "other") {
+		name := `larder_not_stored_total{reason="` + r + `"}`
+		if v, ok := m[name]; !ok || v != 0 {
+			t.Errorf("before any request: %s = %v (present %v), want 0", name, v, ok)
+		}
+	}
+}
+
+func TestObserveNotStored(t *testing.T) {
+	m := newMetrics(nil)
+	for _, reason := range []string{"", "no-store", "key-too-large", "key-too-large", "invented", "another"} {
+		m.observe(larder.Event{Outcome: larder.OutcomeMiss, NotStored: reason})
+	}
+	m.observe(larder.Event{Outcome: larder.OutcomeRevalidated, Background: true, NotStored: "stale"})
+	got := scrapeRegistry(t, m)
+	want := map[string]float64{
+		`larder_not_stored_total{reason="no-store"}`:      1,
+		`larder_not_stored_total{reason="key-too-large"}`: 2,
+		`larder_not_stored_total{reason="stale"}`:         1,
+		`larder_not_stored_total{reason="other"}`:         2,
+		`larder_not_stored_total{reason="private"}`:       0,
+	}
+	for name, v := range want {
+		if got[name] != v {
+			t.Errorf("%s = %v, want %v", name, got[name], v)
+		}
+	}
+	var series int
+	for k := range got {
+		if strings.HasPrefix(k, "larder_not_stored_total{") {
+			series++
+		}
+	}
+	if series != len(notStoredReasons)+1 {
+		t.Errorf("%d larder_not_stored_total series, want %d: unknown reasons must fold into other", series, len(notStoredReasons)+1)
 	}
 }

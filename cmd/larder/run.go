@@ -91,31 +91,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer closeStore()
 
 	m := newMetrics(stats)
-	copts := []larder.Option{
-		larder.WithName(cacheName),
-		larder.WithMaxObjectSize(cfg.maxObjectSize),
-		larder.WithLogger(logger),
-		larder.WithObserver(func(ev larder.Event) {
-			m.observe(ev)
-			if cfg.accessLog {
-				recordOutcome(ev) // a context lookup per request, for the log line only
-			}
-		}),
-	}
-	if o.clock != nil {
-		copts = append(copts, larder.WithClock(o.clock))
-	}
-	cache := larder.New(store, copts...)
-	transport := proxy.NewTransport(cfg.upstreamTimeout)
+	cache := larder.New(store, cacheOptions(cfg, o, m, logger)...)
+	transport := newTransport(cfg)
 	defer transport.CloseIdleConnections()
-	upstream, err := proxy.New(proxy.Config{
-		Upstream:    cfg.upstream,
-		RewriteHost: cfg.rewriteHost,
-		Transport:   transport,
-		ErrorLog:    logger,
-		OnUpstream:  m.upstreamDone,
-		ViaName:     viaName,
-	})
+	upstream, err := proxy.New(proxyConfig(cfg, transport, m, logger))
 	if err != nil {
 		ln.Close()
 		if adminLn != nil {
@@ -179,6 +158,60 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger.Info("stopped")
 	return code
+}
+
+// cacheOptions configures the cache from the flags.
+func cacheOptions(cfg *config, o runOptions, m *metrics, logger *slog.Logger) []larder.Option {
+	copts := []larder.Option{
+		larder.WithName(cacheName),
+		larder.WithMaxObjectSize(cfg.maxObjectSize),
+		larder.WithMaxKeySize(cfg.maxKeySize),
+		larder.WithMaxErrorLifetime(cfg.maxErrorTTL),
+		larder.WithLogger(logger),
+		larder.WithObserver(func(ev larder.Event) {
+			m.observe(ev)
+			if cfg.accessLog {
+				recordOutcome(ev) // a context lookup per request, for the log line only
+			}
+		}),
+	}
+	if !cfg.invalidateUnknown {
+		copts = append(copts, larder.WithKnownMethodInvalidation())
+	}
+	if o.clock != nil {
+		copts = append(copts, larder.WithClock(o.clock))
+	}
+	return copts
+}
+
+// newTransport is the transport to the upstream.
+func newTransport(cfg *config) *http.Transport {
+	t := proxy.NewTransport(cfg.upstreamTimeout)
+	t.MaxConnsPerHost = cfg.upstreamMaxConns
+	return t
+}
+
+// proxyConfig configures the proxy from the flags. The flags' zero values
+// turn the body timeout off, where the proxy package's mean its defaults.
+func proxyConfig(cfg *config, transport http.RoundTripper, m *metrics, logger *slog.Logger) proxy.Config {
+	pc := proxy.Config{
+		Upstream:    cfg.upstream,
+		RewriteHost: cfg.rewriteHost,
+		Transport:   transport,
+		ErrorLog:    logger,
+		OnUpstream:  m.upstreamDone,
+		ViaName:     viaName,
+		BodyTimeout: cfg.bodyTimeout,
+		BodyMinRate: cfg.bodyMinRate,
+		PassFields:  cfg.passHeaders,
+	}
+	if pc.BodyTimeout == 0 {
+		pc.BodyTimeout = -1
+	}
+	if pc.BodyMinRate == 0 {
+		pc.BodyMinRate = -1
+	}
+	return pc
 }
 
 // shutdown stops the servers accepting and waits until ctx is done for the

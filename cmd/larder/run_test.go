@@ -51,6 +51,16 @@ func TestConfigErrors(t *testing.T) {
 		{"log level", []string{"--upstream", up, "--log-level", "loud"}, nil, "log-level"},
 		{"env bad bool", []string{"--upstream", up}, map[string]string{"LARDER_ACCESS_LOG": "maybe"}, "LARDER_ACCESS_LOG"},
 		{"stray argument", []string{"--upstream", up, "extra"}, nil, "unexpected argument"},
+		{"negative body timeout", []string{"--upstream", up, "--body-timeout", "-1s"}, nil, "--body-timeout must not be negative"},
+		{"bad body min rate", []string{"--upstream", up, "--body-min-rate", "fast"}, nil, "body-min-rate"},
+		{"negative body min rate", []string{"--upstream", up, "--body-min-rate", "-5"}, nil, "body-min-rate"},
+		{"negative upstream max conns", []string{"--upstream", up, "--upstream-max-conns", "-1"}, nil, "--upstream-max-conns must not be negative"},
+		{"pass header not stripped", []string{"--upstream", up, "--pass-header", "X-Custom"}, nil, "not a field the proxy strips"},
+		{"pass header from env not stripped", []string{"--upstream", up}, map[string]string{"LARDER_PASS_HEADER": "Cookie"}, `"Cookie"`},
+		{"negative max error ttl", []string{"--upstream", up, "--max-error-ttl", "-1s"}, nil, "--max-error-ttl must not be negative"},
+		{"zero max key size", []string{"--upstream", up, "--max-key-size", "0"}, nil, "max-key-size"},
+		{"huge max key size", []string{"--upstream", up, "--max-key-size", "4GiB"}, nil, "--max-key-size 4GiB: too large"},
+		{"bad bool", []string{"--upstream", up, "--invalidate-unknown-methods=maybe"}, nil, "invalidate-unknown-methods"},
 		{"admin on all interfaces without token", []string{"--upstream", up, "--admin", ":0"}, nil, "--admin-token"},
 		{"admin on non-loopback without token", []string{"--upstream", up, "--admin", "0.0.0.0:0"}, nil, "not a loopback address"},
 		{"listen in use", []string{"--upstream", up, "--listen", busy.Addr().String()}, nil, "address already in use"},
@@ -97,12 +107,15 @@ func TestHelp(t *testing.T) {
 			out := stdout.String()
 			for _, f := range []string{"upstream", "listen", "store", "admin", "admin-token", "max-object-size",
 				"upstream-timeout", "read-header-timeout", "idle-timeout", "shutdown-timeout", "rewrite-host",
-				"log-format", "log-level", "access-log"} {
+				"log-format", "log-level", "access-log", "body-timeout", "body-min-rate", "upstream-max-conns",
+				"pass-header", "max-error-ttl", "max-key-size", "invalidate-unknown-methods"} {
 				if !regexp.MustCompile(`(?m)^  --`+f+`( \S+)?$`).MatchString(out) || !strings.Contains(out, envName(f)+"\n") {
 					t.Errorf("help does not document --%s and %s", f, envName(f))
 				}
 			}
-			for _, s := range []string{"memory://?size=256MiB", "127.0.0.1:8080", "30s", "PURGE", "/metrics", "/healthz"} {
+			for _, s := range []string{"memory://?size=256MiB", "127.0.0.1:8080", "30s", "PURGE", "/metrics", "/healthz",
+				"(default 10s)", "(default 500)", "(default 5s)", "(default 8KiB)", "(default true)", "0: unlimited",
+				"X-Original-URL", "Front-End-Https", "Vary"} {
 				if !strings.Contains(out, s) {
 					t.Errorf("help does not mention %q", s)
 				}
