@@ -62,9 +62,12 @@ func countValues(fs []field) int {
 func (c *Cache) newMeta(e *Entry) *entryMeta {
 	m := &entryMeta{}
 	m.cc, _ = cachecontrol.ParseTargeted(e.Header, c.cfg.targeted)
-	if v := e.Header["Etag"]; len(v) == 1 {
-		m.etag = v[0]
-	} else if v := e.Header["ETag"]; len(v) == 1 {
+	v := e.Header["Etag"]
+	if v == nil {
+		//lint:ignore SA1008 handlers may set h["ETag"] directly, bypassing canonicalization
+		v = e.Header["ETag"]
+	}
+	if len(v) == 1 {
 		m.etag = v[0]
 	}
 	if v := e.Header["Last-Modified"]; len(v) == 1 {
