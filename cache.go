@@ -103,13 +103,7 @@ func (c *Cache) Purge(ctx context.Context, rawURL string) error {
 		}
 		keys[i] = k
 	}
-	var first error
-	for _, k := range keys {
-		if err := c.delete(ctx, k); err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
+	return c.invalidateKeys(ctx, keys[:])
 }
 
 type handler struct {

@@ -46,12 +46,15 @@ func (x *exchange) invalidate(h http.Header) {
 			uris = append(uris, target.ResolveReference(ref).String())
 		}
 	}
-	ctx := x.background()
+	keys := make([]string, 0, len(uris))
 	for _, s := range uris {
 		u, err := url.Parse(s)
 		if err != nil || u.Host == "" {
 			continue
 		}
-		x.dropKey(ctx, urlKey(u.Scheme, u.Host, u))
+		keys = append(keys, urlKey(u.Scheme, u.Host, u))
+	}
+	if err := x.c.invalidateKeys(x.background(), keys); err != nil && x.ev.StoreErr == nil {
+		x.ev.StoreErr = err
 	}
 }
