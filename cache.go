@@ -218,4 +218,3 @@ func plainKeyParts(scheme, host, path, query string) bool {
 func variantKey(primary, nonce, user, secondary string) string {
 	return primary + "\x00v=" + nonce + "\x00" + user + "\x00" + secondary
 }
-
