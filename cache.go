@@ -22,6 +22,8 @@ type Cache struct {
 
 	bg       sync.WaitGroup // background revalidations
 	inflight sync.Map       // stored keys being revalidated in the background
+
+	engine // write-behind, coalescing, store calls (engine.go)
 }
 
 // New returns a cache keeping its entries in store. A nil store stores nothing:
@@ -39,6 +41,7 @@ func New(store Store, opts ...Option) *Cache {
 	if c.cfg.logger == nil {
 		c.cfg.logger = slog.New(slog.DiscardHandler)
 	}
+	c.initEngine()
 	return c
 }
 
@@ -69,10 +72,12 @@ func (c *Cache) Handler(h http.Handler, opts ...RouteOption) http.Handler {
 	return c.Route(opts...)(h)
 }
 
-// Close waits for the background revalidations under way to end. The cache
-// stays usable; Close is for shutdown and tests.
+// Close waits for the background revalidations under way to end, then for
+// the queued store writes (write-behind) to complete. The cache stays
+// usable; Close is for shutdown and tests.
 func (c *Cache) Close() error {
 	c.bg.Wait()
+	c.flush()
 	return nil
 }
 

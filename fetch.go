@@ -26,8 +26,9 @@ type storePlan struct {
 
 // fetch is the miss path: one call of the handler whose response goes to the
 // client and, when RFC 9111 allows, into the store. With a stale stored
-// response it is a validation request (RFC 9111 §4.3.1).
-func (x *exchange) fetch() {
+// response it is a validation request (RFC 9111 §4.3.1). It returns the
+// response stored (or queued to be), as the store holds it, or nil.
+func (x *exchange) fetch() *Entry {
 	r := x.r
 	out := r
 	_, inm := r.Header["If-None-Match"]
@@ -60,7 +61,7 @@ func (x *exchange) fetch() {
 	}
 	x.reqTime = x.c.cfg.now()
 	x.next.ServeHTTP(cw, out)
-	x.finish(cw)
+	return x.finish(cw)
 }
 
 // forward passes a request the cache does not answer (other methods,
@@ -156,20 +157,20 @@ func (x *exchange) sendHeader(cw *capture) {
 }
 
 // finish runs after the handler returned normally (a panic never reaches it,
-// so a panicking handler's response is never stored).
-func (x *exchange) finish(cw *capture) {
+// so a panicking handler's response is never stored). It returns the
+// response stored, or nil.
+func (x *exchange) finish(cw *capture) *Entry {
 	if !cw.wrote && !cw.hijacked {
 		cw.WriteHeader(http.StatusOK)
 	}
 	switch {
 	case cw.hijacked:
-		return
+		return nil
 	case cw.validate && cw.status == http.StatusNotModified:
-		x.freshen(cw)
-		return
+		return x.freshen(cw)
 	case cw.useStale:
 		x.serveStaleOnError(cw)
-		return
+		return nil
 	case cw.deferred:
 		tag := strongETag(cw.body)
 		cw.header["Etag"] = []string{tag}
@@ -178,33 +179,34 @@ func (x *exchange) finish(cw *capture) {
 	}
 	if x.r.Method == http.MethodHead && x.stale != nil && cw.status == http.StatusOK {
 		x.headUpdate(cw)
-		return
+		return nil
 	}
 	if cw.keep && x.complete(cw) {
-		x.store(cw)
-		return
+		return x.store(cw)
 	}
 	if x.stale != nil && x.r.Method == http.MethodGet && cw.status < 500 {
 		// A full response that is not stored replaces the stale one (§4.3.3).
 		x.drop(x.storedKey)
 	}
+	return nil
 }
 
 // complete reports whether the handler delivered the whole response: no
 // client gone, no short body, nothing over the size limit.
 func (x *exchange) complete(cw *capture) bool {
 	if cw.err != nil || cw.over || x.r.Context().Err() != nil {
-		x.ev.NotStored = "incomplete"
+		x.ev.NotStored = reasonIncomplete
 		return false
 	}
 	if n, ok := contentLength(cw.header); ok && n != cw.n {
-		x.ev.NotStored = "short-body"
+		x.ev.NotStored = reasonShortBody
 		return false
 	}
 	return true
 }
 
-func (x *exchange) store(cw *capture) {
+// store stores the response the handler completed, and returns it.
+func (x *exchange) store(cw *capture) *Entry {
 	h, body := cw.stored, cw.body
 	if bodyAllowed(cw.status) {
 		h["Content-Length"] = []string{strconv.Itoa(len(body))}
@@ -225,36 +227,61 @@ func (x *exchange) store(cw *capture) {
 		VaryNames:    cw.plan.varyNames,
 	}
 	e.meta = x.c.newMeta(e)
-	x.put(e)
+	if !x.put(e) {
+		return nil
+	}
+	return e
 }
 
 // put stores a response under its key, through the URL's Vary index when the
-// response varies (RFC 9111 §4.1).
-func (x *exchange) put(e *Entry) {
-	ctx := x.background()
+// response varies (RFC 9111 §4.1), and reports whether it did (or queued
+// the writes: see writeBehind).
+func (x *exchange) put(e *Entry) bool {
 	ttl := e.Expires.Sub(x.c.cfg.now())
 	if ttl <= 0 {
-		return
+		return false
 	}
+	c, ctx, key := x.c, x.background(), x.key
 	if len(e.VaryNames) == 0 && x.user == "" {
-		x.record(x.c.set(ctx, x.key, e, ttl))
-		return
+		return x.write(func() error { return c.set(ctx, key, e, ttl) })
 	}
 	idx := x.index
+	var ni *Entry // a new index to write first, if any
 	if idx == nil || !slices.Equal(idx.VaryNames, e.VaryNames) || idx.Expires.Before(e.Expires) {
-		ni := &Entry{Kind: KindVary, VaryNames: e.VaryNames, Expires: e.Expires}
+		ni = &Entry{Kind: KindVary, VaryNames: e.VaryNames, Expires: e.Expires}
 		if idx != nil && slices.Equal(idx.VaryNames, e.VaryNames) {
 			ni.Nonce = idx.Nonce
 		} else {
 			ni.Nonce = rand.Text()
 		}
-		if err := x.c.set(ctx, x.key, ni, ttl); err != nil {
-			x.record(err)
-			return
-		}
 		idx = ni
 	}
-	x.record(x.c.set(ctx, variantKey(x.key, idx.Nonce, x.user, vary.Key(e.VaryNames, x.r.Header)), e, ttl))
+	vkey := variantKey(key, idx.Nonce, x.user, vary.Key(e.VaryNames, x.r.Header))
+	return x.write(func() error {
+		if ni != nil {
+			if err := c.set(ctx, key, ni, ttl); err != nil {
+				return err
+			}
+		}
+		return c.set(ctx, vkey, e, ttl)
+	})
+}
+
+// write runs a sequence of store writes: at once with a local store, else
+// behind the response (write-behind). It reports whether they ran (or were
+// queued) without error.
+func (x *exchange) write(job func() error) bool {
+	if x.c.local {
+		err := job()
+		x.record(err)
+		return err == nil
+	}
+	if !x.c.writeBehind(func() { _ = job() }) { // failures are logged
+		x.ev.NotStored = reasonQueueFull
+		return false
+	}
+	x.ev.Stored = true
+	return true
 }
 
 func (x *exchange) record(err error) {

@@ -72,6 +72,10 @@ func (s *mapStore) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// Local makes the cache call the store directly and write to it before the
+// response is complete (a local store): tests see their fills at once.
+func (s *mapStore) Local() {}
+
 func (s *mapStore) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

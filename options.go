@@ -43,6 +43,10 @@ type config struct {
 	maxKey         int
 	maxErrorLife   time.Duration // 0: no cap
 	knownOnly      bool          // only registered unsafe methods invalidate
+	writeQueue     int
+	coalesce       bool
+	coalesceWait   time.Duration
+	hitForMiss     time.Duration
 }
 
 func defaultConfig() config {
@@ -52,6 +56,11 @@ func defaultConfig() config {
 		maxObject:      DefaultMaxObjectSize,
 		name:           "Larder",
 		maxKey:         DefaultMaxKeySize,
+		storeTimeout:   DefaultStoreTimeout,
+		writeQueue:     DefaultWriteQueue,
+		coalesce:       true,
+		coalesceWait:   DefaultCoalesceWait,
+		hitForMiss:     DefaultHitForMiss,
 		staleRetention: DefaultStaleRetention,
 		targeted:       []string{"Cdn-Cache-Control"}, // canonical form of CDN-Cache-Control
 	}
@@ -138,11 +147,29 @@ func WithStaleRetention(d time.Duration) Option {
 	return func(c *config) { c.staleRetention = max(d, 0) }
 }
 
-// WithStoreTimeout bounds every store call. A call that runs longer counts as a
-// store failure and the request goes to the handler. Zero (the default) sets no
-// deadline beyond the request's own context; networked stores should set one.
+// WithStoreTimeout bounds every call to a store that is not local (see
+// LocalStore). A call that runs longer counts as a store failure: the request
+// goes to the handler, or the response is not stored. Zero or negative keeps
+// the default, DefaultStoreTimeout.
 func WithStoreTimeout(d time.Duration) Option {
-	return func(c *config) { c.storeTimeout = max(d, 0) }
+	return func(c *config) {
+		if d > 0 {
+			c.storeTimeout = d
+		}
+	}
+}
+
+// WithWriteQueue sets how many store writes may wait, behind the responses
+// that made them, for a store that is not local (write-behind): a client
+// gets its whole response before its response is stored. A write that finds
+// the queue full is dropped and counted (Cache.DroppedWrites). Values <= 0
+// keep the default, DefaultWriteQueue. Close waits for the queue to drain.
+func WithWriteQueue(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.writeQueue = n
+		}
+	}
 }
 
 // WithTargetedFields sets the targeted cache-control fields (RFC 9213) the cache
@@ -224,4 +251,26 @@ func WithMaxErrorLifetime(d time.Duration) Option {
 // safety: a client can then invalidate a URL with an invented method.
 func WithKnownMethodInvalidation() Option {
 	return func(c *config) { c.knownOnly = true }
+}
+
+// WithCoalescing sets request coalescing: concurrent misses (and
+// revalidations) of one URL make one request to the handler, and the
+// others wait for it at most wait, each also within its own context, to be
+// served its response when it was stored and is their variant. A URL whose
+// response was not storable goes uncoalesced for hitForMiss (what Varnish
+// calls hit-for-miss), so that its requests do not queue behind each other.
+// Zero keeps a default (DefaultCoalesceWait, DefaultHitForMiss); a negative
+// wait turns coalescing off. Coalescing is on by default.
+func WithCoalescing(wait, hitForMiss time.Duration) Option {
+	return func(c *config) {
+		switch {
+		case wait < 0:
+			c.coalesce = false
+		case wait > 0:
+			c.coalesce, c.coalesceWait = true, wait
+		}
+		if hitForMiss > 0 {
+			c.hitForMiss = hitForMiss
+		}
+	}
 }

@@ -10,8 +10,9 @@ import (
 
 // freshen handles a 304 answering the cache's validation request: the stored
 // response is updated with the 304's header fields and served
-// (RFC 9111 §4.3.3, §4.3.4, §3.2).
-func (x *exchange) freshen(cw *capture) {
+// (RFC 9111 §4.3.3, §4.3.4, §3.2). It returns the updated response as
+// stored, or nil.
+func (x *exchange) freshen(cw *capture) *Entry {
 	old := x.stale
 	if tag, ok := conditional.ParseETag(firstValue(cw.header, "Etag")); ok && !tag.Weak {
 		if stored, ok := conditional.ParseETag(x.c.metaOf(old).etag); !ok || !conditional.StrongMatch(tag, stored) {
@@ -19,16 +20,16 @@ func (x *exchange) freshen(cw *capture) {
 			// hold, so it updates nothing. Fetch the current one in full.
 			x.drop(x.storedKey)
 			x.stale = nil
-			x.fetch()
-			return
+			return x.fetch()
 		}
 	}
-	ne, stored := x.refresh(cw)
-	age := freshness.CurrentAge(ne.InitialAge, ne.ResponseTime, x.c.cfg.now())
+	served, stored := x.refresh(cw)
+	age := freshness.CurrentAge(served.InitialAge, served.ResponseTime, x.c.cfg.now())
 	if x.ev.Outcome != OutcomeRequest {
 		x.ev.Outcome = OutcomeRevalidated
 	}
-	x.writeStored(ne, ne.meta, age, x.revalidatedStatus(ne, age, stored))
+	x.writeStored(served, served.meta, age, x.revalidatedStatus(served, age, stored != nil))
+	return stored
 }
 
 // headUpdate handles a 200 to a HEAD request while a stale GET response is
@@ -54,15 +55,15 @@ func (x *exchange) headUpdate(cw *capture) {
 // refresh updates the stale response with the header of a newer response
 // to the same request, a 304 or a HEAD's 200 (RFC 9111 §3.2), and stores
 // it. It returns the updated response for this client, which carries every
-// field of the newer response, and whether the update was stored. What is
+// field of the newer response, and the update as stored (nil if it was not). What is
 // stored passes the rules of a fill (admit, storedFields): a Set-Cookie, or
 // a field that a qualified private or no-cache names, in the newer response
 // reaches this client only.
-func (x *exchange) refresh(cw *capture) (*Entry, bool) {
+func (x *exchange) refresh(cw *capture) (served, stored *Entry) {
 	old := x.stale
 	merged := mergeHeader(old.Header, cw.header)
 	cc, _ := cachecontrol.ParseTargeted(merged, x.c.cfg.targeted)
-	served := &Entry{
+	served = &Entry{
 		Kind:         KindResponse,
 		Status:       old.Status,
 		Header:       merged,
@@ -72,24 +73,26 @@ func (x *exchange) refresh(cw *capture) (*Entry, bool) {
 		InitialAge:   freshness.InitialAge(cw.header, x.reqTime, cw.respTime),
 		VaryNames:    old.VaryNames,
 	}
-	stored := x.storedFields(merged, cc)
+	sh := x.storedFields(merged, cc)
 	// The stored response answered a GET, whichever request updates it.
-	plan, reason := x.admit(http.MethodGet, old.Status, stored, cc, served.InitialAge, cw.respTime)
+	plan, reason := x.admit(http.MethodGet, old.Status, sh, cc, served.InitialAge, cw.respTime)
 	if reason != "" {
 		served.Lifetime, _ = freshness.Lifetime(old.Status, merged, cc, x.shared, cw.respTime, x.c.heuristic())
 		served.meta = x.c.newMeta(served)
 		x.ev.NotStored = reason
 		x.drop(x.storedKey)
-		return served, false
+		return served, nil
 	}
 	served.Lifetime, served.InitialAge = plan.lifetime, plan.initialAge
 	served.Expires = cw.respTime.Add(plan.ttl)
 	served.meta = x.c.newMeta(served)
 	ne := *served
-	ne.Header = stored
+	ne.Header = sh
 	ne.meta = x.c.newMeta(&ne)
-	x.put(&ne)
-	return served, x.ev.Stored
+	if !x.put(&ne) {
+		return served, nil
+	}
+	return served, &ne
 }
 
 func firstValue(h http.Header, k string) string {

@@ -6,53 +6,93 @@ import (
 	"time"
 )
 
-// Store calls: each bounded by the store timeout, a panic-free failure mode.
+// DefaultStoreTimeout bounds every call to a store that is not local (see
+// LocalStore) when no WithStoreTimeout option is given.
+const DefaultStoreTimeout = 250 * time.Millisecond
 
-func (c *Cache) storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	if c.cfg.storeTimeout > 0 {
-		return context.WithTimeoutCause(ctx, c.cfg.storeTimeout, ErrStoreTimeout)
-	}
-	return ctx, nil
-}
+// maxStoreCalls bounds the calls to a store that is not local in flight at
+// once, those given up on at their deadline included: a store that ignores
+// its context and never returns holds at most this many goroutines, and
+// every call past them fails at once.
+const maxStoreCalls = 4096
+
+// errStoreBusy is the failure of a call that found maxStoreCalls in flight.
+var errStoreBusy = errors.New("larder: too many store calls in flight")
+
+// Store calls. A local store (LocalStore) is called directly: it never waits.
+// Any other store is called on a goroutine of its own that the request waits
+// for until the store timeout, and no longer: a store that blocks, even one
+// that ignores its context, costs a request at most the timeout, and a
+// failure or a timeout counts as a miss (or an unstored response). A call
+// given up on finishes in the background, its context cancelled.
 
 func (c *Cache) get(ctx context.Context, key string) (*Entry, error) {
-	ctx, cancel := c.storeCtx(ctx)
-	if cancel != nil {
-		defer cancel()
-	}
-	e, err := c.store.Get(ctx, key)
+	e, err := storeCall(c, ctx, "get", key, func(ctx context.Context) (*Entry, error) {
+		return c.store.Get(ctx, key)
+	})
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, nil
 		}
-		return nil, c.storeError("get", key, ctx, err)
-	}
-	if e == nil {
-		return nil, nil
+		return nil, err
 	}
 	return e, nil
 }
 
 func (c *Cache) set(ctx context.Context, key string, e *Entry, ttl time.Duration) error {
-	ctx, cancel := c.storeCtx(ctx)
-	if cancel != nil {
-		defer cancel()
-	}
-	if err := c.store.Set(ctx, key, e, ttl); err != nil {
-		return c.storeError("set", key, ctx, err)
-	}
-	return nil
+	_, err := storeCall(c, ctx, "set", key, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, c.store.Set(ctx, key, e, ttl)
+	})
+	return err
 }
 
 func (c *Cache) delete(ctx context.Context, key string) error {
-	ctx, cancel := c.storeCtx(ctx)
-	if cancel != nil {
+	_, err := storeCall(c, ctx, "delete", key, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, c.store.Delete(ctx, key)
+	})
+	return err
+}
+
+type callResult[T any] struct {
+	v   T
+	err error
+}
+
+// storeCall runs fn, a call of the store, as the comment above says. ErrNotFound
+// passes through unlogged; any other failure is logged and returned.
+func storeCall[T any](c *Cache, ctx context.Context, op, key string, fn func(context.Context) (T, error)) (T, error) {
+	if c.local {
+		v, err := fn(ctx)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			err = c.storeError(op, key, ctx, err)
+		}
+		return v, err
+	}
+	var zero T
+	if c.calls.Add(1) > maxStoreCalls {
+		c.calls.Add(-1)
+		return zero, c.storeError(op, key, ctx, errStoreBusy)
+	}
+	if c.cfg.storeTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, c.cfg.storeTimeout, ErrStoreTimeout)
 		defer cancel()
 	}
-	if err := c.store.Delete(ctx, key); err != nil {
-		return c.storeError("delete", key, ctx, err)
+	done := make(chan callResult[T], 1)
+	go func() {
+		defer c.calls.Add(-1)
+		v, err := fn(ctx)
+		done <- callResult[T]{v, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil && !errors.Is(r.err, ErrNotFound) {
+			r.err = c.storeError(op, key, ctx, r.err)
+		}
+		return r.v, r.err
+	case <-ctx.Done():
+		return zero, c.storeError(op, key, ctx, context.Cause(ctx))
 	}
-	return nil
 }
 
 func (c *Cache) storeError(op, key string, ctx context.Context, err error) error {
@@ -68,3 +108,4 @@ type nopStore struct{}
 func (nopStore) Get(context.Context, string) (*Entry, error)              { return nil, ErrNotFound }
 func (nopStore) Set(context.Context, string, *Entry, time.Duration) error { return nil }
 func (nopStore) Delete(context.Context, string) error                     { return nil }
+func (nopStore) Local()                                                   {}

@@ -33,12 +33,15 @@ func TestSlowStoreGoesToOrigin(t *testing.T) {
 	if w.Code != 200 || w.Body.String() != "fresh" {
 		t.Fatalf("got %d %q", w.Code, w.Body)
 	}
-	if !errors.Is(ev.StoreErr, larder.ErrStoreTimeout) || ev.Stored {
-		t.Fatalf("event %+v: want a store timeout, nothing stored", ev)
+	// The lookup timed out; the write went behind the response (and times
+	// out there, logged).
+	if !errors.Is(ev.StoreErr, larder.ErrStoreTimeout) || !ev.Stored {
+		t.Fatalf("event %+v: want a store timeout and a queued write", ev)
 	}
 	if got := w.Header().Get("Cache-Status"); got != "Larder; fwd=uri-miss; stored; ttl=60; detail=store-error" {
 		t.Fatalf("Cache-Status %q", got)
 	}
+	c.Close()
 }
 
 func TestNilStoreStoresNothing(t *testing.T) {

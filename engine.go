@@ -1,0 +1,92 @@
+package larder
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// engine is the Cache's machinery for stores over a network: how it calls
+// the store (storecall.go), the write-behind queue of store writes
+// (this file) and the coalescing of concurrent misses (flight.go).
+type engine struct {
+	local bool         // the store is in-process: called directly, written inline
+	calls atomic.Int64 // store calls in flight (not local)
+
+	// Write-behind: jobs wait in queue for up to maxWriters workers,
+	// started on demand, each leaving when the queue is empty.
+	queue   chan func()
+	writers atomic.Int32
+	pending sync.WaitGroup // queued and running jobs
+	dropped atomic.Int64   // jobs refused because the queue was full
+
+	flights flights
+}
+
+// DefaultWriteQueue is the number of store writes that may wait behind the
+// responses that made them when no WithWriteQueue option is given.
+const DefaultWriteQueue = 4096
+
+// maxWriters bounds the goroutines that run queued store writes.
+const maxWriters = 8
+
+// local is implemented by a store whose calls never wait on I/O or on
+// another process (the memory store): the cache then calls it directly,
+// without a deadline nor a goroutine, and writes to it before the response
+// is complete instead of queuing the writes.
+type local interface{ Local() }
+
+func (c *Cache) initEngine() {
+	_, c.local = c.store.(local)
+	if !c.local {
+		c.queue = make(chan func(), c.cfg.writeQueue)
+	}
+}
+
+// writeBehind queues job, a sequence of store writes, for a writer
+// goroutine (the store is not local). It reports false, and runs nothing,
+// when the queue is full: the write is then dropped and counted
+// (Cache.DroppedWrites).
+func (c *Cache) writeBehind(job func()) bool {
+	c.pending.Add(1)
+	select {
+	case c.queue <- job:
+	default:
+		c.pending.Done()
+		c.dropped.Add(1)
+		return false
+	}
+	if n := c.writers.Load(); n < maxWriters && c.writers.CompareAndSwap(n, n+1) {
+		go c.writer()
+	}
+	return true
+}
+
+// writer runs queued jobs until the queue is empty.
+func (c *Cache) writer() {
+	for {
+		select {
+		case job := <-c.queue:
+			job()
+			c.pending.Done()
+		default:
+			c.writers.Add(-1)
+			// A job queued between the empty receive and the decrement
+			// may have found every writer busy: take it.
+			if len(c.queue) == 0 {
+				return
+			}
+			if n := c.writers.Load(); n < maxWriters && c.writers.CompareAndSwap(n, n+1) {
+				continue
+			}
+			return
+		}
+	}
+}
+
+// flush waits until every queued store write has run.
+func (c *Cache) flush() { c.pending.Wait() }
+
+// DroppedWrites reports how many store writes were dropped because the
+// write-behind queue was full (WithWriteQueue): the responses were served,
+// but not stored.
+func (c *Cache) DroppedWrites() int64 { return c.dropped.Load() }
