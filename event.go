@@ -51,4 +51,8 @@ type Event struct {
 	// NotStored is why a response from the handler was not stored ("" if it was,
 	// or if there was none).
 	NotStored string
+	// Collapsed reports a request answered with the response that another,
+	// concurrent request for the same URL fetched (request coalescing); its
+	// Cache-Status has the collapsed parameter (RFC 9211 §2.6).
+	Collapsed bool
 }

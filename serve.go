@@ -48,7 +48,7 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 		hx.forward(hx.r)
 		return
 	}
-	hx.fetch()
+	hx.fetchCoalesced()
 }
 
 // fromCache answers the request from storage when it can (a hit, or a 504

@@ -35,7 +35,7 @@ var notStoredReasons = []string{
 	"method", "status", "partial", "must-understand", "request-no-store", "no-store",
 	"private", "authorization", "cookie", "vary-star", "no-freshness",
 	// the cache
-	"set-cookie", "trailer", "too-large", "stale", "incomplete", "short-body", "key-too-large",
+	"set-cookie", "trailer", "too-large", "stale", "incomplete", "short-body", "key-too-large", "queue-full",
 }
 
 // notStoredOther is the label of a NotStored reason not in notStoredReasons.
@@ -52,6 +52,7 @@ type metrics struct {
 	storeErrors    prometheus.Counter
 	stored         prometheus.Counter
 	notStored      map[string]prometheus.Counter // by reason, notStoredOther included: read-only
+	collapsed      prometheus.Counter
 }
 
 // newMetrics registers the metrics; stats, if not nil, feeds the store gauges.
@@ -81,7 +82,11 @@ func newMetrics(stats func() memory.Stats) *metrics {
 		}),
 		stored: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "larder_responses_stored_total",
-			Help: "Responses stored or stored responses updated.",
+			Help: "Responses stored or stored responses updated (or queued to be, for a store over the network).",
+		}),
+		collapsed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "larder_collapsed_total",
+			Help: "Requests answered with the response a concurrent request for the same URL fetched (request coalescing).",
 		}),
 	}
 	notStored := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -100,7 +105,7 @@ func newMetrics(stats func() memory.Stats) *metrics {
 	for _, r := range upstreamErrorReasons {
 		m.upstreamErrors.WithLabelValues(r)
 	}
-	m.reg.MustRegister(m.requests, m.background, m.upstream, m.upstreamErrors, m.storeErrors, m.stored, notStored,
+	m.reg.MustRegister(m.requests, m.background, m.upstream, m.upstreamErrors, m.storeErrors, m.stored, notStored, m.collapsed,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if stats != nil {
@@ -125,6 +130,9 @@ func (m *metrics) observe(ev larder.Event) {
 	}
 	if ev.Stored {
 		m.stored.Inc()
+	}
+	if ev.Collapsed {
+		m.collapsed.Inc()
 	}
 	if ev.NotStored != "" {
 		c, ok := m.notStored[ev.NotStored]
