@@ -20,6 +20,9 @@ type engine struct {
 	dropped atomic.Int64   // jobs refused because the queue was full
 
 	flights flights
+
+	multi MultiGetter // the store's, if it has one and is not local
+	hints varyHints   // Vary indexes last read, for multi (hints.go)
 }
 
 // DefaultWriteQueue is the number of store writes that may wait behind the
@@ -39,6 +42,7 @@ func (c *Cache) initEngine() {
 	_, c.local = c.store.(local)
 	if !c.local {
 		c.queue = make(chan func(), c.cfg.writeQueue)
+		c.multi, _ = c.store.(MultiGetter)
 	}
 }
 

@@ -224,3 +224,81 @@ func TestInvalidationDeletesInParallel(t *testing.T) {
 		t.Fatalf("at most %d deletes at once, want 5", m)
 	}
 }
+
+// multiStore is a netStore that reads several keys in one call.
+type multiStore struct {
+	*netStore
+	calls atomic.Int64 // Get and GetMulti calls: round trips
+}
+
+func (s *multiStore) Get(ctx context.Context, k string) (*larder.Entry, error) {
+	s.calls.Add(1)
+	return s.netStore.Get(ctx, k)
+}
+
+func (s *multiStore) GetMulti(ctx context.Context, keys []string) ([]*larder.Entry, error) {
+	s.calls.Add(1)
+	defer s.leave()
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*larder.Entry, len(keys))
+	for i, k := range keys {
+		out[i] = s.m[k]
+	}
+	return out, nil
+}
+
+// TestOneRoundTripPerHit: with a store over the network that reads several
+// keys at once, a hit costs one store round trip, a Vary hit included; when
+// the URL's variants are reset, the answer stays right.
+func TestOneRoundTripPerHit(t *testing.T) {
+	s := &multiStore{netStore: newNetStore()}
+	s.latency = time.Millisecond
+	c := larder.New(s)
+	defer c.Close()
+	var lang atomic.Value
+	lang.Store("x")
+	o := &origin{fn: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		if r.URL.Path == "/v" {
+			w.Header().Set("Vary", "Accept-Language")
+		}
+		_, _ = w.Write([]byte(r.URL.Path + " " + r.Header.Get("Accept-Language") + " " + lang.Load().(string)))
+	}}
+	h := c.Middleware(o)
+	get := func(path, al string) (string, int64) {
+		t.Helper()
+		before := s.calls.Load()
+		r := httptest.NewRequest("GET", path, nil)
+		r.Header.Set("Accept-Language", al)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		c.Close() // the write-behind lands
+		return w.Body.String(), s.calls.Load() - before
+	}
+	for _, p := range []string{"/plain", "/v"} {
+		get(p, "en") // fill
+		get(p, "en") // a hit that learns the index
+		if body, n := get(p, "en"); n != 1 || body != p+" en x" {
+			t.Fatalf("%s hit: %d round trips, %q", p, n, body)
+		}
+	}
+	// Another variant: a miss, then a hit in one round trip.
+	get("/v", "de")
+	if body, n := get("/v", "de"); n != 1 || body != "/v de x" {
+		t.Fatalf("second variant: %d round trips, %q", n, body)
+	}
+	// The URL is invalidated and refilled: the hint is stale, the answer right.
+	lang.Store("y")
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/v", nil))
+	get("/v", "en")
+	if body, _ := get("/v", "en"); body != "/v en y" {
+		t.Fatalf("after invalidation: %q", body)
+	}
+	if body, n := get("/v", "en"); n != 1 || body != "/v en y" {
+		t.Fatalf("after invalidation, hit: %d round trips, %q", n, body)
+	}
+}

@@ -116,11 +116,12 @@ func (x *exchange) fromCache() bool {
 func (x *exchange) lookup() *Entry {
 	ctx := x.r.Context()
 	x.ev.Outcome = OutcomeMiss
-	e, err := x.c.get(ctx, x.key)
+	e, variant, vkey, err := x.readPrimary(ctx)
 	if err != nil {
 		x.ev.StoreErr = err
 		return nil
 	}
+	x.remember(e)
 	if e == nil {
 		return nil
 	}
@@ -133,7 +134,9 @@ func (x *exchange) lookup() *Entry {
 			x.storedKey = ""
 			return nil // and admit refuses to store it
 		}
-		if e, err = x.c.get(ctx, x.storedKey); err != nil {
+		if x.storedKey == vkey {
+			e = variant // read with the index
+		} else if e, err = x.c.get(ctx, x.storedKey); err != nil {
 			x.ev.StoreErr = err
 			return nil
 		}
