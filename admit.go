@@ -19,14 +19,15 @@ import (
 
 // Reasons in Event.NotStored besides storability's.
 const (
-	reasonSetCookie  = "set-cookie"    // shared cache, Set-Cookie, WithSetCookieStorage not given
-	reasonTrailer    = "trailer"       // the response announces trailer fields
-	reasonTooLarge   = "too-large"     // Content-Length over the max object size
-	reasonStale      = "stale"         // nothing left of its lifetime nor of a stale window
-	reasonKeyTooLong = "key-too-large" // its key would exceed the max key size
-	reasonQueueFull  = "queue-full"    // the write-behind queue was full (WithWriteQueue)
-	reasonIncomplete = "incomplete"    // cut short: client gone, write failed, over the size limit
-	reasonShortBody  = "short-body"    // fewer bytes than Content-Length
+	reasonSetCookie   = "set-cookie"    // shared cache, Set-Cookie, WithSetCookieStorage not given
+	reasonTrailer     = "trailer"       // the response announces trailer fields
+	reasonTooLarge    = "too-large"     // Content-Length over the max object size
+	reasonStale       = "stale"         // nothing left of its lifetime nor of a stale window
+	reasonKeyTooLong  = "key-too-large" // its key would exceed the max key size
+	reasonQueueFull   = "queue-full"    // the write-behind queue was full (WithWriteQueue)
+	reasonIncomplete  = "incomplete"    // cut short: client gone, write failed, over the size limit
+	reasonShortBody   = "short-body"    // fewer bytes than Content-Length
+	reasonInvalidated = "invalidated"   // the URL was invalidated or purged while it was fetched
 )
 
 // admit decides whether a response to x's request (sent with method) with

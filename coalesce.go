@@ -123,7 +123,7 @@ func (x *exchange) mayLead() bool {
 // URL is then not marked hit-for-miss.
 func transient(reason string) bool {
 	switch reason {
-	case reasonIncomplete, reasonShortBody, reasonQueueFull:
+	case reasonIncomplete, reasonShortBody, reasonQueueFull, reasonInvalidated:
 		return true
 	}
 	return false

@@ -23,6 +23,10 @@ type engine struct {
 
 	multi MultiGetter // the store's, if it has one and is not local
 	hints varyHints   // Vary indexes last read, for multi (hints.go)
+
+	cond      ConditionalStore // the store's, if it has one (generation.go)
+	genPrefix string
+	genSeq    atomic.Uint64
 }
 
 // DefaultWriteQueue is the number of store writes that may wait behind the
@@ -39,6 +43,8 @@ const maxWriters = 8
 type local interface{ Local() }
 
 func (c *Cache) initEngine() {
+	c.genPrefix = newGenPrefix()
+	c.cond, _ = c.store.(ConditionalStore)
 	_, c.local = c.store.(local)
 	if !c.local {
 		c.queue = make(chan func(), c.cfg.writeQueue)

@@ -3,7 +3,6 @@ package larder
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"net/http"
 	"slices"
 	"strconv"
@@ -234,49 +233,68 @@ func (x *exchange) store(cw *capture) *Entry {
 }
 
 // put stores a response under its key, through the URL's Vary index when the
-// response varies (RFC 9111 §4.1), and reports whether it did (or queued
-// the writes: see writeBehind).
+// response varies (RFC 9111 §4.1), over what the lookup found there
+// (generation.go), and reports whether it did (or queued the writes: see
+// writeBehind).
 func (x *exchange) put(e *Entry) bool {
 	ttl := e.Expires.Sub(x.c.cfg.now())
 	if ttl <= 0 {
 		return false
 	}
-	c, ctx, key := x.c, x.background(), x.key
+	c, ctx, key, gen, looked := x.c, x.background(), x.key, x.seenGen(), x.lookedAt
 	if len(e.VaryNames) == 0 && x.user == "" {
-		return x.write(func() error { return c.set(ctx, key, e, ttl) })
+		e.Nonce = c.newGen()
+		return x.write(func() (bool, error) { return c.setPrimary(ctx, key, e, ttl, gen, looked) })
 	}
 	idx := x.index
 	var ni *Entry // a new index to write first, if any
 	if idx == nil || !slices.Equal(idx.VaryNames, e.VaryNames) || idx.Expires.Before(e.Expires) {
 		ni = &Entry{Kind: KindVary, VaryNames: e.VaryNames, Expires: e.Expires}
 		if idx != nil && slices.Equal(idx.VaryNames, e.VaryNames) {
-			ni.Nonce = idx.Nonce
+			ni.Nonce = idx.Nonce // its variants stay reachable
 		} else {
-			ni.Nonce = rand.Text()
+			ni.Nonce = c.newGen() + "~" + genHead(gen)
 		}
 		idx = ni
 	}
-	vkey := variantKey(key, idx.Nonce, x.user, vary.Key(e.VaryNames, x.r.Header))
-	return x.write(func() error {
+	user, sec := x.user, vary.Key(e.VaryNames, x.r.Header)
+	return x.write(func() (bool, error) {
+		nonce := idx.Nonce
 		if ni != nil {
-			if err := c.set(ctx, key, ni, ttl); err != nil {
-				return err
+			ok, err := c.setPrimary(ctx, key, ni, ttl, gen, looked)
+			if err != nil {
+				return false, err
+			}
+			if !ok {
+				// Another fill may have indexed the URL over what this
+				// lookup found: its variants are this one's siblings.
+				if nonce, err = c.siblingIndex(ctx, key, e.VaryNames, gen, looked); nonce == "" || err != nil {
+					return false, err
+				}
 			}
 		}
-		return c.set(ctx, vkey, e, ttl)
+		return true, c.set(ctx, variantKey(key, nonce, user, sec), e, ttl)
 	})
 }
 
 // write runs a sequence of store writes: at once with a local store, else
-// behind the response (write-behind). It reports whether they ran (or were
-// queued) without error.
-func (x *exchange) write(job func() error) bool {
+// behind the response (write-behind). It reports whether they stored (or
+// were queued).
+func (x *exchange) write(job func() (bool, error)) bool {
 	if x.c.local {
-		err := job()
-		x.record(err)
-		return err == nil
+		ok, err := job()
+		if err != nil {
+			x.record(err)
+			return false
+		}
+		if !ok {
+			x.ev.NotStored = reasonInvalidated
+			return false
+		}
+		x.record(nil)
+		return true
 	}
-	if !x.c.writeBehind(func() { _ = job() }) { // failures are logged
+	if !x.c.writeBehind(func() { _, _ = job() }) { // failures are logged
 		x.ev.NotStored = reasonQueueFull
 		return false
 	}

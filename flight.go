@@ -40,9 +40,10 @@ type flights struct {
 
 // flight is one request to the handler that others wait for.
 type flight struct {
-	done  chan struct{}
-	entry *Entry // set before done is closed: the stored response, or nil
-	sec   string // the leader's secondary key for entry (RFC 9111 §4.1)
+	done    chan struct{}
+	tainted bool   // an invalidation of the URL came while it was under way: under flights.mu
+	entry   *Entry // set before done is closed: the stored response, or nil
+	sec     string // the leader's secondary key for entry (RFC 9111 §4.1)
 }
 
 // join returns the flight of key and whether the caller leads it (and must
@@ -94,6 +95,9 @@ func (f *flights) land(key string, fl *flight, e *Entry, sec string, now, until 
 		}
 		f.hfm[key] = until
 	}
+	if fl.tainted {
+		e = nil
+	}
 	f.mu.Unlock()
 	fl.entry, fl.sec = e, sec
 	close(fl.done)
@@ -111,4 +115,17 @@ func (fl *flight) wait(ctx context.Context, d time.Duration) *Entry {
 	case <-ctx.Done():
 	}
 	return nil
+}
+
+// taint marks the flights of the primary key key (its own, its users' and
+// its variants'), so that they give their response to no waiter: an
+// invalidation of the URL came while they were under way.
+func (f *flights) taint(key string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k, fl := range f.m {
+		if len(k) > len(key) && k[:len(key)] == key && k[len(key)] == 0 {
+			fl.tainted = true
+		}
+	}
 }

@@ -21,11 +21,13 @@ type exchange struct {
 	rf     reqFields // the request's fields that serving from the cache reads
 	shared bool      // false when the request is keyed per user (private for that user)
 
-	key       string // primary key: the request's absolute URI in normal form
-	user      string // per-user routes: the user's key part (or anonymous); else ""
-	index     *Entry // the URL's Vary index, if one was found
-	stale     *Entry // the stored response being revalidated or replaced
-	storedKey string // where stale lives
+	key       string    // primary key: the request's absolute URI in normal form
+	user      string    // per-user routes: the user's key part (or anonymous); else ""
+	seen      *Entry    // what the lookup found at the primary key (generation.go)
+	lookedAt  time.Time // when
+	index     *Entry    // the URL's Vary index, if one was found
+	stale     *Entry    // the stored response being revalidated or replaced
+	storedKey string    // where stale lives
 	reqTime   time.Time
 	ownConds  bool // the client's If-None-Match/If-Modified-Since are evaluated here
 	ev        Event
@@ -116,11 +118,13 @@ func (x *exchange) fromCache() bool {
 func (x *exchange) lookup() *Entry {
 	ctx := x.r.Context()
 	x.ev.Outcome = OutcomeMiss
+	x.lookedAt = x.c.cfg.now()
 	e, variant, vkey, err := x.readPrimary(ctx)
 	if err != nil {
 		x.ev.StoreErr = err
 		return nil
 	}
+	x.seen = e
 	x.remember(e)
 	if e == nil {
 		return nil
