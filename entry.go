@@ -15,15 +15,20 @@ const (
 	// the nominated request field names and the nonce under which the variants
 	// are stored. Deleting it makes every variant unreachable.
 	KindVary Kind = 2
+	// KindTombstone is an invalidated URL: the primary key holds it, with a
+	// fresh Nonce, for a while after an invalidation or purge, so that a fill
+	// that read the key before cannot store after (see ConditionalStore). It
+	// has no status, header fields or body, and a lookup treats it as a miss.
+	KindTombstone Kind = 3
 )
 
 // Entry is one stored item: a response (status, header fields, body and the
-// times RFC 9111 §4.2.3 needs for its age), or a Vary index.
+// times RFC 9111 §4.2.3 needs for its age), a Vary index, or a tombstone.
 //
 // The cache computes the freshness fields when it stores a response, so a hit
 // only reads them. Once handed to Store.Set an Entry is immutable.
 type Entry struct {
-	// Kind is KindResponse or KindVary.
+	// Kind is KindResponse, KindVary or KindTombstone.
 	Kind Kind
 	// Status is the response status code.
 	Status int
@@ -46,8 +51,18 @@ type Entry struct {
 	// VaryNames lists the request field names a response varies on, lowercased
 	// and sorted (RFC 9111 §4.1). On a KindVary entry, the names of its variants.
 	VaryNames []string
-	// Nonce is the variant generation of a KindVary entry: variants are stored
-	// under keys that include it, so a new index orphans all older variants.
+	// Nonce is the entry's generation: the cache sets a fresh one on every
+	// entry it stores at a primary key (a response, a Vary index or a
+	// tombstone), so that two entries stored there one after the other never
+	// share it, except that a Vary index rewritten for the same variants
+	// (to extend its expiry) keeps its own. A ConditionalStore compares it to
+	// decide whether the entry under a key is still the one a caller read
+	// (ConditionalStore.SetIf).
+	//
+	// On a KindVary entry it is also the variant generation: variants are
+	// stored under keys that include it, so a new index orphans all older
+	// variants. An entry stored by hand, or by an older version, may have none
+	// (""): SetIf with gen "" matches it as it matches an absent key.
 	Nonce string
 	// Tags are the surrogate keys the response was tagged with, for purge by tag.
 	Tags []string

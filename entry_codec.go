@@ -11,44 +11,71 @@ import (
 	"time"
 )
 
-// ErrEntryFormat is wrapped by the errors of Entry.UnmarshalBinary for data that
-// is not an encoded Entry: bad magic bytes, an unknown format version, truncated
-// or corrupt data. Entry.MarshalBinary wraps it for an entry that the format
+// ErrEntryFormat is wrapped by the errors of Entry.UnmarshalBinary,
+// DecodeEntryMeta and EntryLayout for data that is not an encoded Entry: bad
+// magic bytes, an unknown format version, truncated or corrupt data.
+// Entry.MarshalBinary and EncodeEntryMeta wrap it for an entry that the format
 // cannot hold (a time outside the years 1678 to 2262).
 var ErrEntryFormat = errors.New("larder: bad entry encoding")
 
-// The encoding starts with entryMagic and then entryVersion. A decoder refuses
-// any other version, so a format change bumps the version and stores simply
-// miss on entries written by another version.
+// ErrEntryNoMetaPrefix is wrapped, with ErrEntryFormat, by the errors of
+// EntryLayout and DecodeEntryMeta for an entry in format version 1, which does
+// not say up front where its metadata ends: such an entry can only be decoded
+// whole, by Entry.UnmarshalBinary.
+var ErrEntryNoMetaPrefix = errors.New("larder: entry encoding (version 1) has no metadata prefix")
+
+// The encoding starts with entryMagic and then a version byte. MarshalBinary
+// writes entryVersion; UnmarshalBinary reads it and every older version still
+// listed below, so entries stored before an upgrade still decode. A format
+// change adds a version.
 const (
 	entryMagic   = "LRDE"
-	entryVersion = 1
+	entryVersion = 2
 )
 
-// Layout of version 1 (uvarint is encoding/binary's unsigned varint, varint its
+// EntryHeaderSize is the size of the fixed header that starts an encoded
+// entry (format version 2): EntryLayout needs that many bytes to tell how long
+// the metadata and the body are.
+const EntryHeaderSize = 17
+
+// entryMaxMeta bounds the metadata section of version 2, whose length the
+// header holds in 4 bytes.
+const entryMaxMeta = math.MaxUint32
+
+// Layout of version 2 (uvarint is encoding/binary's unsigned varint, varint its
 // zig-zag signed one; "n+1" encodes a slice or map whose nil-ness is kept: 0 is
-// nil, n+1 a value of length n):
+// nil, n+1 a value of length n). A fixed-size header, then the metadata, then
+// the body, so that a reader can read exactly the metadata and stop:
 //
-//	magic      4 bytes "LRDE"
-//	version    1 byte  (1)
-//	bodyLen    uvarint n+1 of Body (the body fills the tail of the data)
-//	strCount   uvarint number of header values + VaryNames + Tags
-//	kind       1 byte
-//	status     varint
-//	times      RequestTime, ResponseTime, Expires: each a byte 0 (zero time) or
-//	           1 followed by varint UnixNano
-//	initialAge varint nanoseconds
-//	lifetime   varint nanoseconds
-//	nonce      uvarint length, bytes
-//	header     uvarint n+1 keys; keys in strictly increasing order, each:
-//	           uvarint length, bytes, uvarint value count, values as
-//	           uvarint length, bytes (order kept)
-//	varyNames  uvarint n+1, strings as above
-//	tags       uvarint n+1, strings as above
-//	body       the remaining bytes: exactly bodyLen of them
+//	header (EntryHeaderSize = 17 bytes):
+//	  magic    4 bytes "LRDE"
+//	  version  1 byte  (2)
+//	  metaLen  4 bytes big-endian: length of the metadata section
+//	  bodyLen  8 bytes big-endian: n+1 of Body (0 for a nil body)
+//	metadata (metaLen bytes):
+//	  strCount   uvarint number of header values + VaryNames + Tags
+//	  kind       1 byte
+//	  status     varint
+//	  times      RequestTime, ResponseTime, Expires: each a byte 0 (zero time)
+//	             or 1 followed by varint UnixNano
+//	  initialAge varint nanoseconds
+//	  lifetime   varint nanoseconds
+//	  nonce      uvarint length, bytes
+//	  header     uvarint n+1 keys; keys in strictly increasing order, each:
+//	             uvarint length, bytes, uvarint value count, values as
+//	             uvarint length, bytes (order kept)
+//	  varyNames  uvarint n+1, strings as above
+//	  tags       uvarint n+1, strings as above
+//	body       bodyLen bytes, the last of the data
 //
-// Putting the body length first lets the decoder convert all the bytes before
-// the body to one string, which every decoded string then shares.
+// The decoder converts the metadata to one string, which every decoded string
+// then shares.
+//
+// Version 1 (read only) has no fixed header and no metadata length: after the
+// magic and the version byte (1) comes the uvarint n+1 of Body, then the
+// metadata fields exactly as in version 2, then the body, which fills the tail
+// of the data. Where its metadata ends follows only from the length of the
+// whole encoding.
 
 var (
 	codecMinUnixNano = time.Unix(0, math.MinInt64)
@@ -56,12 +83,38 @@ var (
 )
 
 // MarshalBinary encodes the exported fields of e in a versioned binary format
-// that UnmarshalBinary decodes. Times keep their instant only (as UnixNano; the
-// location and monotonic reading are dropped; decoded times are in UTC), and a
-// zero time stays zero.
+// that UnmarshalBinary decodes: the metadata first, behind a header of
+// EntryHeaderSize bytes that holds its length and the body's, then the body,
+// so that DecodeEntryMeta can read the metadata from a prefix. Times keep
+// their instant only (as UnixNano; the location and monotonic reading are
+// dropped; decoded times are in UTC), and a zero time stays zero.
 // Header keys are written sorted, so equal entries encode to equal bytes.
 // MarshalBinary implements encoding.BinaryMarshaler.
 func (e *Entry) MarshalBinary() ([]byte, error) {
+	bodyLen := int64(len(e.Body))
+	if e.Body == nil {
+		bodyLen = -1
+	}
+	return e.encode(bodyLen, e.Body)
+}
+
+// EncodeEntryMeta encodes e without its body: the prefix, header and metadata,
+// of the encoding of an entry whose body of bodyLen bytes follows it, for a
+// store that writes the body as a stream after it. The prefix followed by
+// exactly bodyLen bytes B is what MarshalBinary gives for e with Body B; a
+// negative bodyLen stands for a nil Body (followed by no bytes). e.Body is
+// ignored. Errors wrap ErrEntryFormat.
+func EncodeEntryMeta(e *Entry, bodyLen int64) ([]byte, error) {
+	if bodyLen > math.MaxInt64-1 {
+		return nil, fmt.Errorf("%w: body length %d out of range", ErrEntryFormat, bodyLen)
+	}
+	return e.encode(bodyLen, nil)
+}
+
+// encode encodes e's header and metadata for a body of bodyLen bytes
+// (negative: a nil body), followed by body, which is either nil or those
+// bodyLen bytes, in one allocation.
+func (e *Entry) encode(bodyLen int64, body []byte) ([]byte, error) {
 	for _, t := range [...]time.Time{e.RequestTime, e.ResponseTime, e.Expires} {
 		if !t.IsZero() && (t.Before(codecMinUnixNano) || t.After(codecMaxUnixNano)) {
 			return nil, fmt.Errorf("%w: time %v out of the UnixNano range", ErrEntryFormat, t)
@@ -86,21 +139,26 @@ func (e *Entry) MarshalBinary() ([]byte, error) {
 	}
 	slices.Sort(keys)
 
-	size := len(entryMagic) + 1 +
-		codecUvarintSize(codecNilLen(e.Body == nil, len(e.Body))) +
-		codecUvarintSize(uint64(strCount)) +
+	metaLen := codecUvarintSize(uint64(strCount)) +
 		1 + codecVarintSize(int64(e.Status)) +
 		codecTimeSize(e.RequestTime) + codecTimeSize(e.ResponseTime) + codecTimeSize(e.Expires) +
 		codecVarintSize(int64(e.InitialAge)) + codecVarintSize(int64(e.Lifetime)) +
 		codecStringSize(e.Nonce) +
 		codecUvarintSize(codecNilLen(e.Header == nil, len(e.Header))) + headerSize +
-		codecStringsSize(e.VaryNames) + codecStringsSize(e.Tags) +
-		len(e.Body)
+		codecStringsSize(e.VaryNames) + codecStringsSize(e.Tags)
+	if uint64(metaLen) > entryMaxMeta {
+		return nil, fmt.Errorf("%w: %d bytes of metadata, more than %d", ErrEntryFormat, metaLen, uint64(entryMaxMeta))
+	}
+	bodyN := uint64(0) // n+1 of the body
+	if bodyLen >= 0 {
+		bodyN = uint64(bodyLen) + 1
+	}
 
-	b := make([]byte, 0, size)
+	b := make([]byte, 0, EntryHeaderSize+metaLen+len(body))
 	b = append(b, entryMagic...)
 	b = append(b, entryVersion)
-	b = binary.AppendUvarint(b, codecNilLen(e.Body == nil, len(e.Body)))
+	b = binary.BigEndian.AppendUint32(b, uint32(metaLen))
+	b = binary.BigEndian.AppendUint64(b, bodyN)
 	b = binary.AppendUvarint(b, uint64(strCount))
 	b = append(b, byte(e.Kind))
 	b = binary.AppendVarint(b, int64(e.Status))
@@ -121,49 +179,161 @@ func (e *Entry) MarshalBinary() ([]byte, error) {
 	}
 	b = codecAppendStrings(b, e.VaryNames)
 	b = codecAppendStrings(b, e.Tags)
-	b = append(b, e.Body...)
+	b = append(b, body...)
 	return b, nil
 }
 
-// UnmarshalBinary decodes data written by MarshalBinary into e, replacing all
-// of e's exported fields. Errors wrap ErrEntryFormat. It never keeps a
-// reference to data: the body is copied, and all the strings share one string
-// copied from the bytes before the body (so any one of them keeps that string
-// alive). On error e is left unchanged. The unexported fields of e are not
-// touched.
+// EntryLayout reads the header at the start of an encoded entry (format
+// version 2): header must hold at least its first EntryHeaderSize bytes (more
+// are ignored). It returns metaLen, the number of bytes from the start of the
+// encoding to the start of the body (header and metadata: what
+// DecodeEntryMeta needs), and bodyLen, the number of body bytes after them, so
+// the whole encoding is metaLen+bodyLen bytes long.
+//
+// For an entry in format version 1 the error wraps ErrEntryNoMetaPrefix (and
+// ErrEntryFormat): decode it whole with Entry.UnmarshalBinary. Other errors
+// wrap ErrEntryFormat.
+func EntryLayout(header []byte) (metaLen int, bodyLen int64, err error) {
+	if len(header) < len(entryMagic)+1 || string(header[:len(entryMagic)]) != entryMagic {
+		return 0, 0, fmt.Errorf("%w: bad magic", ErrEntryFormat)
+	}
+	switch v := header[len(entryMagic)]; v {
+	case entryVersion:
+	case 1:
+		return 0, 0, fmt.Errorf("%w: %w", ErrEntryFormat, ErrEntryNoMetaPrefix)
+	default:
+		return 0, 0, fmt.Errorf("%w: unknown version %d", ErrEntryFormat, v)
+	}
+	if len(header) < EntryHeaderSize {
+		return 0, 0, fmt.Errorf("%w: header truncated to %d bytes", ErrEntryFormat, len(header))
+	}
+	m := binary.BigEndian.Uint32(header[len(entryMagic)+1:])
+	bodyN := binary.BigEndian.Uint64(header[len(entryMagic)+5:])
+	if bodyN > math.MaxInt64 {
+		return 0, 0, fmt.Errorf("%w: body length %d out of range", ErrEntryFormat, bodyN-1)
+	}
+	if uint64(m) > uint64(math.MaxInt-EntryHeaderSize) { // 32-bit platforms
+		return 0, 0, fmt.Errorf("%w: metadata length %d out of range", ErrEntryFormat, m)
+	}
+	bodyLen = 0
+	if bodyN > 0 {
+		bodyLen = int64(bodyN - 1)
+	}
+	return EntryHeaderSize + int(m), bodyLen, nil
+}
+
+// DecodeEntryMeta decodes everything but the body from a prefix of an encoded
+// entry (format version 2), so that a store can answer a HEAD request, a
+// conditional request or a freshness check without reading the body. prefix
+// must hold at least the first metaLen bytes of the encoding (see
+// EntryLayout); the bytes after them, if any, are ignored.
+//
+// It returns the entry with a nil Body; metaLen, the number of bytes the
+// header and metadata take (the body starts at that offset of the encoding);
+// and bodyLen, the length of the body. Like UnmarshalBinary it keeps no
+// reference to prefix.
+//
+// Errors wrap ErrEntryFormat; for an entry in format version 1 they also wrap
+// ErrEntryNoMetaPrefix (decode it whole with Entry.UnmarshalBinary). When only
+// the prefix is too short, the error says so and metaLen and bodyLen are
+// still set, so the caller can read metaLen bytes and call again.
+func DecodeEntryMeta(prefix []byte) (e *Entry, metaLen int, bodyLen int64, err error) {
+	metaLen, bodyLen, err = EntryLayout(prefix)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if len(prefix) < metaLen {
+		return nil, metaLen, bodyLen, fmt.Errorf("%w: the metadata takes %d bytes, the prefix has %d", ErrEntryFormat, metaLen, len(prefix))
+	}
+	e = new(Entry)
+	if err := decodeEntryMeta(e, prefix[EntryHeaderSize:metaLen]); err != nil {
+		return nil, 0, 0, err
+	}
+	return e, metaLen, bodyLen, nil
+}
+
+// UnmarshalBinary decodes data written by MarshalBinary, in the current format
+// version or an older one, into e, replacing all of e's exported fields. Errors
+// wrap ErrEntryFormat. It never keeps a reference to data: the body is copied,
+// and all the strings share one string copied from the metadata (so any one
+// of them keeps that string alive). On error e is left unchanged. The
+// unexported fields of e are not touched.
 // UnmarshalBinary implements encoding.BinaryUnmarshaler.
 func (e *Entry) UnmarshalBinary(data []byte) error {
 	if len(data) < len(entryMagic)+1 || string(data[:len(entryMagic)]) != entryMagic {
 		return fmt.Errorf("%w: bad magic", ErrEntryFormat)
 	}
-	if v := data[len(entryMagic)]; v != entryVersion {
+	var (
+		meta  []byte // the metadata section
+		bodyN uint64 // n+1 of the body
+		body  []byte // the body: the rest of the data
+	)
+	switch v := data[len(entryMagic)]; v {
+	case entryVersion:
+		metaLen, bodyLen, err := EntryLayout(data)
+		if err != nil {
+			return err
+		}
+		if int64(metaLen) > int64(len(data)) || bodyLen != int64(len(data)-metaLen) {
+			return fmt.Errorf("%w: %d bytes of data for %d bytes of metadata and a body of %d", ErrEntryFormat, len(data), metaLen, bodyLen)
+		}
+		meta, body = data[EntryHeaderSize:metaLen], data[metaLen:]
+		bodyN = binary.BigEndian.Uint64(data[len(entryMagic)+5:])
+	case 1:
+		d := entryDecoder{b: data, off: len(entryMagic) + 1}
+		bodyN = d.uvarint()
+		if d.err != nil {
+			return d.err
+		}
+		bodyLen := 0
+		if bodyN > 0 {
+			if bodyN-1 > uint64(len(data)-d.off) {
+				return fmt.Errorf("%w: body length %d exceeds the data", ErrEntryFormat, bodyN-1)
+			}
+			bodyLen = int(bodyN - 1)
+		}
+		meta, body = data[d.off:len(data)-bodyLen], data[len(data)-bodyLen:]
+	default:
 		return fmt.Errorf("%w: unknown version %d", ErrEntryFormat, v)
 	}
-	d := entryDecoder{b: data, off: len(entryMagic) + 1}
 
-	bodyN := d.uvarint()
-	if d.err != nil {
-		return d.err
+	var out Entry
+	if err := decodeEntryMeta(&out, meta); err != nil {
+		return err
 	}
-	bodyLen := 0
 	if bodyN > 0 {
-		if bodyN-1 > uint64(len(data)-d.off) {
-			return fmt.Errorf("%w: body length %d exceeds the data", ErrEntryFormat, bodyN-1)
-		}
-		bodyLen = int(bodyN - 1)
+		out.Body = make([]byte, len(body))
+		copy(out.Body, body)
 	}
-	metaEnd := len(data) - bodyLen
-	d.b = data[:metaEnd] // the fields end where the body starts
 
+	e.Kind = out.Kind
+	e.Status = out.Status
+	e.Header = out.Header
+	e.Body = out.Body
+	e.RequestTime = out.RequestTime
+	e.ResponseTime = out.ResponseTime
+	e.InitialAge = out.InitialAge
+	e.Lifetime = out.Lifetime
+	e.Expires = out.Expires
+	e.VaryNames = out.VaryNames
+	e.Nonce = out.Nonce
+	e.Tags = out.Tags
+	return nil
+}
+
+// decodeEntryMeta decodes a metadata section (the same in versions 1 and 2),
+// which must be consumed exactly, into the exported fields of out, a new Entry,
+// other than Body. On error out may be partly filled.
+func decodeEntryMeta(out *Entry, meta []byte) error {
+	d := entryDecoder{b: meta}
 	strCount := d.uvarint()
-	if d.err == nil && strCount > uint64(metaEnd-d.off) { // each string takes at least one byte
+	if d.err == nil && strCount > uint64(len(meta)-d.off) { // each string takes at least one byte
 		d.fail("string count %d exceeds the data", strCount)
 	}
 	if d.err != nil {
 		return d.err
 	}
 
-	var out Entry
 	out.Kind = Kind(d.byte())
 	out.Status = d.int()
 	out.RequestTime = d.time()
@@ -176,9 +346,8 @@ func (e *Entry) UnmarshalBinary(data []byte) error {
 	}
 
 	// One string holds all the text; decoded strings are slices of it.
-	d.s = string(data[:metaEnd])
-	strs := make([]string, strCount)
-	d.strs = strs
+	d.s = string(meta)
+	d.strs = make([]string, strCount)
 
 	out.Nonce = d.string()
 	if n, ok := d.count(2); ok { // a key takes at least two bytes
@@ -203,39 +372,19 @@ func (e *Entry) UnmarshalBinary(data []byte) error {
 	if n, ok := d.count(1); ok {
 		out.Tags = d.strings(uint64(n))
 	}
-	if d.err == nil && d.off != metaEnd {
-		d.fail("%d bytes of garbage before the body", metaEnd-d.off)
+	if d.err == nil && d.off != len(meta) {
+		d.fail("%d bytes of garbage after the metadata", len(meta)-d.off)
 	}
 	if d.err == nil && len(d.strs) != 0 {
 		d.fail("string count mismatch")
 	}
-	if d.err != nil {
-		return d.err
-	}
-	if bodyN > 0 {
-		out.Body = make([]byte, bodyLen)
-		copy(out.Body, data[metaEnd:])
-	}
-
-	e.Kind = out.Kind
-	e.Status = out.Status
-	e.Header = out.Header
-	e.Body = out.Body
-	e.RequestTime = out.RequestTime
-	e.ResponseTime = out.ResponseTime
-	e.InitialAge = out.InitialAge
-	e.Lifetime = out.Lifetime
-	e.Expires = out.Expires
-	e.VaryNames = out.VaryNames
-	e.Nonce = out.Nonce
-	e.Tags = out.Tags
-	return nil
+	return d.err
 }
 
-// entryDecoder reads the fields before the body. After its first failure every read
+// entryDecoder reads the metadata. After its first failure every read
 // returns a zero value and err keeps that failure.
 type entryDecoder struct {
-	b    []byte   // the data up to the body
+	b    []byte   // the metadata
 	off  int      // next byte to read
 	s    string   // string(b), set before the first string is read
 	strs []string // unfilled part of the slice that string lists share

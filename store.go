@@ -32,7 +32,26 @@ var ErrStoreTimeout = errors.New("larder: store call timed out")
 // Entries passed to Set are never modified by the cache afterwards, and entries
 // returned by Get are never modified by the cache, so an in-process store may keep
 // and hand out the same pointer. A store that serialises entries uses
-// Entry.MarshalBinary and Entry.UnmarshalBinary.
+// Entry.MarshalBinary and Entry.UnmarshalBinary; the encoding puts the
+// metadata first, so that DecodeEntryMeta can read it without the body.
+//
+// # Optional capabilities
+//
+// A store may also implement any of these interfaces, which the cache finds
+// by a type assertion and uses where they help:
+//
+//   - BodyStreamer: bodies written and read as streams (SetStream,
+//     GetStream), for stores that hold bodies larger than memory and answer
+//     HEAD requests, 304s and freshness checks without reading a body.
+//   - ConditionalStore: compare-and-set on Entry.Nonce (SetIf), for
+//     invalidation that stays consistent across processes sharing the store.
+//   - MultiGetter: several keys in one call (GetMulti), one round trip for a
+//     Vary index and its variant.
+//   - NonBlockingStore: an in-process store whose calls never wait on I/O,
+//     which the cache calls directly, without a deadline or a goroutine.
+//
+// A store that implements none of them works as well; the store/storetest
+// package checks each one a store implements.
 type Store interface {
 	// Get returns the entry stored under key, or ErrNotFound.
 	Get(ctx context.Context, key string) (*Entry, error)

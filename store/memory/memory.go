@@ -13,6 +13,12 @@
 // every Get: entries are immutable once stored, so nothing is copied. A hit
 // neither allocates nor takes a lock shared by all keys, and does not wake
 // otter's maintenance while it is running (see worker).
+//
+// Besides larder.Store, the store has every optional capability: it is a
+// larder.NonBlockingStore (its calls never wait on I/O), a
+// larder.ConditionalStore (SetIf is one atomic otter Compute on the key), a
+// larder.MultiGetter, and a larder.BodyStreamer whose SetStream reads the body
+// into memory, never more than MaxBytes.
 package memory
 
 import (

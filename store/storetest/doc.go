@@ -43,6 +43,36 @@
 //     context.Canceled or context.DeadlineExceeded. The store must work
 //     normally afterwards with a live context.
 //
+// # Optional capabilities
+//
+// For each optional capability of package larder that the stores implement,
+// Run also runs a group of subtests named after the interface; a group whose
+// store lacks the capability is skipped, so a store that implements none
+// passes as before.
+//
+//   - BodyStreamer: SetStream then GetStream (and Get) returns the metadata,
+//     with a nil Body and meta.Body ignored, and the body read from the
+//     stream, with its size given or not (-1), empty, and of 4 MiB in uneven
+//     reads; GetStream reads entries stored by Set; a SetStream whose body
+//     reader fails (iotest.ErrReader, iotest.TimeoutReader) or is shorter or
+//     longer than its size returns an error and stores nothing, leaving the
+//     previous entry under the key as it was; a body being read is not
+//     changed by a later Set, SetStream or Delete of its key; a body may be
+//     closed unread; entries stored by SetStream expire; concurrent SetStream
+//     and GetStream never return a body that does not match its metadata; a
+//     cancelled context neither hangs nor stores a torn entry.
+//   - ConditionalStore: SetIf stores on an absent key with gen "", not with
+//     another gen; over a stored entry only with its Nonce as gen, the
+//     previous generation then failing; an entry without a Nonce matches "";
+//     a deleted or expired entry counts as absent; of 8 concurrent SetIf with
+//     the same gen exactly one stores, in each of 50 rounds.
+//   - MultiGetter: GetMulti returns one entry per key, in order, nil for
+//     misses, expired entries and keys never set, with repeated keys, odd
+//     keys, hundreds of keys in one call and none.
+//   - NonBlockingStore: NonBlocking gives the same answer every time; if it
+//     is true, every call, of each capability the store has too, completes
+//     normally and at once with a cancelled context.
+//
 // # Expiry and clocks
 //
 // A store with an injectable clock passes WithAdvance, a hook that moves the
@@ -54,5 +84,6 @@
 // 1 s ttl, and polls Get every 50 ms for up to 2.5 s until it is gone, while an
 // entry stored with a one-hour ttl must stay. That suits networked stores whose
 // ttl has a resolution of one second (memcached), and costs about 1 s of wall
-// time.
+// time, and as much again for each capability group with an expiry test
+// (BodyStreamer, ConditionalStore, MultiGetter).
 package storetest

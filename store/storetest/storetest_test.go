@@ -1,8 +1,11 @@
 package storetest_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -56,6 +59,59 @@ func (s *mapStore) Delete(_ context.Context, key string) error {
 	return nil
 }
 
+// capStore is mapStore with every optional capability, done the simplest
+// correct way.
+type capStore struct{ *mapStore }
+
+func (s capStore) NonBlocking() bool { return true }
+
+func (s capStore) GetMulti(ctx context.Context, keys []string) ([]*larder.Entry, error) {
+	out := make([]*larder.Entry, len(keys))
+	for i, k := range keys {
+		if e, err := s.Get(ctx, k); err == nil {
+			out[i] = e
+		}
+	}
+	return out, nil
+}
+
+func (s capStore) SetIf(_ context.Context, key string, e *larder.Entry, ttl time.Duration, gen string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := ""
+	if it, ok := s.m[key]; ok && s.now().Before(it.expires) {
+		cur = it.e.Nonce
+	}
+	if cur != gen {
+		return false, nil
+	}
+	s.m[key] = mapItem{e: e, expires: s.now().Add(ttl)}
+	return true, nil
+}
+
+func (s capStore) SetStream(ctx context.Context, key string, meta *larder.Entry, body io.Reader, size int64, ttl time.Duration) error {
+	b, err := io.ReadAll(io.LimitReader(body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if size >= 0 && int64(len(b)) != size {
+		return fmt.Errorf("body of %d bytes, want %d: %w", len(b), size, io.ErrUnexpectedEOF)
+	}
+	e := *meta
+	e.Body = b
+	return s.Set(ctx, key, &e, ttl)
+}
+
+func (s capStore) GetStream(ctx context.Context, key string) (*larder.Entry, io.ReadCloser, int64, error) {
+	e, err := s.Get(ctx, key)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	meta := *e
+	meta.Body = nil
+	return &meta, io.NopCloser(bytes.NewReader(e.Body)), int64(len(e.Body)), nil
+}
+
 type fakeClock = fakeclock.Clock
 
 func TestMapStoreFakeClock(t *testing.T) {
@@ -64,6 +120,21 @@ func TestMapStoreFakeClock(t *testing.T) {
 		clock = fakeclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 		return newMapStore(clock.Now)
 	}, storetest.WithAdvance(func(d time.Duration) { clock.Advance(d) }))
+}
+
+func TestCapStoreFakeClock(t *testing.T) {
+	var clock *fakeClock
+	storetest.Run(t, func(t *testing.T) larder.Store {
+		clock = fakeclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+		return capStore{newMapStore(clock.Now)}
+	}, storetest.WithAdvance(func(d time.Duration) { clock.Advance(d) }))
+}
+
+func TestCapStoreRealClock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for real ttls")
+	}
+	storetest.Run(t, func(t *testing.T) larder.Store { return capStore{newMapStore(time.Now)} })
 }
 
 func TestMapStoreRealClock(t *testing.T) {
@@ -135,6 +206,84 @@ func (s brokenStore) Set(ctx context.Context, key string, e *larder.Entry, ttl t
 	return s.mapStore.Set(ctx, key, e, ttl)
 }
 
+// brokenCapStore breaks capStore in one way, chosen by name.
+type brokenCapStore struct {
+	capStore
+	how string
+}
+
+func (s brokenCapStore) SetIf(ctx context.Context, key string, e *larder.Entry, ttl time.Duration, gen string) (bool, error) {
+	switch s.how {
+	case "setifignoresgen":
+		return true, s.Set(ctx, key, e, ttl)
+	case "setifracy": // compares and sets in two steps
+		cur, err := s.Get(ctx, key)
+		nonce := ""
+		if err == nil {
+			nonce = cur.Nonce
+		}
+		if nonce != gen {
+			return false, nil
+		}
+		time.Sleep(time.Microsecond)
+		return true, s.Set(ctx, key, e, ttl)
+	case "setifexpired": // an expired entry still counts
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		cur := ""
+		if it, ok := s.m[key]; ok {
+			cur = it.e.Nonce
+		}
+		if cur != gen {
+			return false, nil
+		}
+		s.m[key] = mapItem{e: e, expires: s.now().Add(ttl)}
+		return true, nil
+	}
+	return s.capStore.SetIf(ctx, key, e, ttl, gen)
+}
+
+func (s brokenCapStore) SetStream(ctx context.Context, key string, meta *larder.Entry, body io.Reader, size int64, ttl time.Duration) error {
+	if s.how == "tornstream" { // stores what it read before the failure
+		b, err := io.ReadAll(body)
+		e := *meta
+		e.Body = b
+		if serr := s.Set(ctx, key, &e, ttl); serr != nil {
+			return serr
+		}
+		return err
+	}
+	return s.capStore.SetStream(ctx, key, meta, body, size, ttl)
+}
+
+func (s brokenCapStore) GetMulti(ctx context.Context, keys []string) ([]*larder.Entry, error) {
+	out, err := s.capStore.GetMulti(ctx, keys)
+	if s.how == "getmulticompact" { // drops the misses
+		var c []*larder.Entry
+		for _, e := range out {
+			if e != nil {
+				c = append(c, e)
+			}
+		}
+		return c, err
+	}
+	return out, err
+}
+
+// TestBrokenCapStoreHelper runs the suite against a store with broken
+// capabilities when TestSuiteCatchesBrokenStores asks it to.
+func TestBrokenCapStoreHelper(t *testing.T) {
+	how := os.Getenv("STORETEST_BROKENCAP")
+	if how == "" {
+		t.Skip("run by TestSuiteCatchesBrokenStores")
+	}
+	var clock *fakeClock
+	storetest.Run(t, func(t *testing.T) larder.Store {
+		clock = fakeclock.New(time.Unix(1e9, 0))
+		return brokenCapStore{capStore{newMapStore(clock.Now)}, how}
+	}, storetest.WithAdvance(func(d time.Duration) { clock.Advance(d) }))
+}
+
 // TestBrokenStoreHelper runs the suite against a broken store when
 // TestSuiteCatchesBrokenStores asks it to, in a child process.
 func TestBrokenStoreHelper(t *testing.T) {
@@ -170,5 +319,43 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 				t.Fatalf("output lacks %q:\n%s", want, out)
 			}
 		})
+	}
+	for how, subtest := range map[string]string{
+		"setifignoresgen": "ConditionalStore/Absent",
+		"setifracy":       "ConditionalStore/Concurrent",
+		"setifexpired":    "ConditionalStore/Expired",
+		"tornstream":      "BodyStreamer/FailedBody",
+		"getmulticompact": "MultiGetter/Mixed",
+	} {
+		t.Run(how, func(t *testing.T) {
+			group, _, _ := strings.Cut(subtest, "/")
+			cmd := exec.Command(os.Args[0], "-test.run=^TestBrokenCapStoreHelper$/^"+group+"$", "-test.v")
+			cmd.Env = append(os.Environ(), "STORETEST_BROKENCAP="+how)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("the suite passed a store broken by %s:\n%s", how, out)
+			}
+			if want := "--- FAIL: TestBrokenCapStoreHelper/" + subtest; !strings.Contains(string(out), want) {
+				t.Fatalf("output lacks %q:\n%s", want, out)
+			}
+		})
+	}
+}
+
+// TestSuiteSkipsMissingCapabilities: a store without the optional
+// capabilities passes, with their groups skipped.
+func TestSuiteSkipsMissingCapabilities(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a child process")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMapStoreFakeClock$", "-test.v")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the suite failed a store without capabilities:\n%s", out)
+	}
+	for _, g := range []string{"BodyStreamer", "ConditionalStore", "MultiGetter", "NonBlockingStore"} {
+		if want := "--- SKIP: TestMapStoreFakeClock/" + g + " "; !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -1,0 +1,132 @@
+package larder
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Optional store capabilities.
+//
+// A Store may implement any of the interfaces below besides its three
+// methods. The cache finds them with a type assertion on the Store it is given
+// and uses them where they help; it works with a store that implements none.
+// The store/storetest package checks each one that a store implements.
+//
+// A store that wraps another (for metrics, tracing, a fallback) hides the
+// capabilities of the store inside unless it implements them too, forwarding
+// to the inner store when that one has them.
+
+// ErrBodyTooLarge is wrapped by the error of BodyStreamer.SetStream when the
+// store stops reading a body because the entry would be too large for it.
+var ErrBodyTooLarge = errors.New("larder: body too large for the store")
+
+// A BodyStreamer is a Store that takes an entry's body as a stream when
+// storing it and gives it as a stream when reading it, so that a store on
+// disk can hold bodies far larger than memory, and a request that needs only
+// an entry's metadata (a HEAD request, a 304 answer, a freshness check) does
+// not read the body at all.
+//
+// SetStream and Set write the same entries, and GetStream and Get read them:
+// an entry stored by either method is returned by both. Get must return the
+// whole body in memory, so a store may fail, with an error other than
+// ErrNotFound, a Get of an entry whose body is too large to hold there; the
+// cache uses GetStream on a store that has it.
+//
+// The store turns the metadata into bytes, if it needs to, with
+// EncodeEntryMeta and reads it back with EntryLayout and DecodeEntryMeta, which
+// need only the start of the encoding (see Entry.MarshalBinary).
+type BodyStreamer interface {
+	// SetStream stores meta under key for ttl (ttl > 0), with the body read
+	// from body until io.EOF, replacing any previous entry, as Set does with
+	// an entry whose Body is those bytes. meta.Body is ignored; the store does
+	// not modify meta, but may keep it (an in-process store may keep a copy
+	// of *meta that shares its header and slices). size is the length of the
+	// body if the caller knows it (from Content-Length), or -1: with
+	// size ≥ 0, a body that ends before size bytes or goes on after them is a
+	// failure of the body.
+	//
+	// SetStream stores all or nothing. If the body reader fails, or the body
+	// is not size bytes long, or the context ends before the entry is
+	// stored, SetStream returns an error (wrapping the reader's error, or
+	// io.ErrUnexpectedEOF for a short body) and stores nothing: no torn or
+	// partial entry is ever returned, and the entry stored under key before
+	// the call, if any, stays as it was. A store that bounds its size stops
+	// reading a body that cannot fit (from size, before reading, when it is
+	// known) and returns an error wrapping ErrBodyTooLarge, also leaving the
+	// previous entry as it was; it must never read a body without a bound.
+	// After an error the caller must not assume that body was read to its end.
+	SetStream(ctx context.Context, key string, meta *Entry, body io.Reader, size int64, ttl time.Duration) error
+
+	// GetStream returns the entry stored under key, without its body (meta.Body
+	// is nil), the body as a stream, and the body's length in bytes; or
+	// ErrNotFound (body is then nil). The caller must close body, and may
+	// close it without reading it: a store reads the body only as the caller
+	// reads it, so a caller that needs only the metadata costs no more than
+	// reading the metadata. The body is that of the entry returned: a later
+	// Set, SetStream or Delete of the key, or the entry's expiry, must not
+	// change or cut it short while it is read. If the store fails while the
+	// body is read, Read returns an error, never an early io.EOF: a body that
+	// ends with io.EOF is complete. The body may also implement io.ReaderAt
+	// and io.Seeker, which the cache can use for range requests.
+	GetStream(ctx context.Context, key string) (meta *Entry, body io.ReadCloser, size int64, err error)
+}
+
+// A ConditionalStore replaces an entry only if the entry stored under the key
+// is still the one the caller read. The cache uses it for consistent
+// invalidation across processes sharing a store: a fill stores its response
+// only over the entry it read before fetching (compared by Entry.Nonce, which
+// the cache sets afresh on every entry it stores at a primary key), so that a
+// fill that started before an invalidation, which leaves a KindTombstone entry
+// with a fresh Nonce, cannot store after it.
+type ConditionalStore interface {
+	// SetIf stores e under key for ttl if the entry now stored under key has
+	// Nonce == gen, or if no (unexpired) entry is stored under key and
+	// gen == "". It reports whether it stored.
+	//
+	// The comparison and the write are one atomic step with respect to every
+	// other call on the key (Get, Set, SetIf, Delete, and SetStream if the
+	// store has it), in this process and in any other that shares the store:
+	// of concurrent SetIf calls with the same gen, at most one stores. An
+	// expired entry counts as absent. An entry with no Nonce ("") matches gen
+	// "", as an absent one does.
+	//
+	// The size and ttl rules of Set apply: when the comparison holds but the
+	// store would not keep e (ttl ≤ 0, or e too large for it), SetIf removes
+	// the entry under key, as Set would, and returns false. When the
+	// comparison fails, nothing changes and SetIf returns false, nil. An
+	// error means the store failed, and it is unknown whether e was stored.
+	SetIf(ctx context.Context, key string, e *Entry, ttl time.Duration, gen string) (bool, error)
+}
+
+// A MultiGetter reads several keys in one call, so that a networked store can
+// read a Vary index and a variant, or all the keys an invalidation touches, in
+// one round trip.
+type MultiGetter interface {
+	// GetMulti returns the entries stored under keys, in the same order: the
+	// result has len(keys) elements, with a nil at the index of each key that
+	// holds no (unexpired) entry. A key may appear more than once. Each entry
+	// is what Get would return for its key (the entries need not be read at
+	// one instant). An error means the whole call failed, and is never
+	// ErrNotFound; a store that cannot read some keys fails the call.
+	GetMulti(ctx context.Context, keys []string) ([]*Entry, error)
+}
+
+// A NonBlockingStore knows whether it is an in-process store whose calls never
+// wait on I/O or on another process (a map in memory, not a file or a
+// network): each call returns after a bounded amount of work of its own.
+//
+// The cache calls a store for which NonBlocking reports true directly on the
+// request's goroutine, without a deadline (no WithStoreTimeout context, no
+// timer) and without a goroutine to abandon it, which makes every store call
+// cheaper; any other store is called under the store timeout. Such a store
+// need not consult its context. BodyStreamer.SetStream still reads the
+// caller's body, and blocks as long as that reader does: that wait is the
+// caller's, not the store's.
+type NonBlockingStore interface {
+	// NonBlocking reports whether the store's calls never wait on I/O or on
+	// another process. It returns the same answer every time; a store that
+	// wraps another may forward the inner store's answer.
+	NonBlocking() bool
+}
