@@ -9,7 +9,7 @@ import (
 // the store (storecall.go), the write-behind queue of store writes
 // (this file) and the coalescing of concurrent misses (flight.go).
 type engine struct {
-	local bool         // the store is in-process: called directly, written inline
+	local bool         // a NonBlockingStore: called directly, written inline
 	calls atomic.Int64 // store calls in flight (not local)
 
 	// Write-behind: jobs wait in queue for up to maxWriters workers,
@@ -36,16 +36,12 @@ const DefaultWriteQueue = 4096
 // maxWriters bounds the goroutines that run queued store writes.
 const maxWriters = 8
 
-// local is implemented by a store whose calls never wait on I/O or on
-// another process (the memory store): the cache then calls it directly,
-// without a deadline nor a goroutine, and writes to it before the response
-// is complete instead of queuing the writes.
-type local interface{ Local() }
-
 func (c *Cache) initEngine() {
 	c.genPrefix = newGenPrefix()
 	c.cond, _ = c.store.(ConditionalStore)
-	_, c.local = c.store.(local)
+	if nb, ok := c.store.(NonBlockingStore); ok {
+		c.local = nb.NonBlocking()
+	}
 	if !c.local {
 		c.queue = make(chan func(), c.cfg.writeQueue)
 		c.multi, _ = c.store.(MultiGetter)

@@ -72,9 +72,10 @@ func (s *mapStore) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// Local makes the cache call the store directly and write to it before the
-// response is complete (a local store): tests see their fills at once.
-func (s *mapStore) Local() {}
+// NonBlocking makes the cache call the store directly and write to it
+// before the response is complete (larder.NonBlockingStore): tests see
+// their fills at once.
+func (s *mapStore) NonBlocking() bool { return true }
 
 func (s *mapStore) len() int {
 	s.mu.Lock()

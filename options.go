@@ -147,8 +147,8 @@ func WithStaleRetention(d time.Duration) Option {
 	return func(c *config) { c.staleRetention = max(d, 0) }
 }
 
-// WithStoreTimeout bounds every call to a store that is not local (see
-// LocalStore). A call that runs longer counts as a store failure: the request
+// WithStoreTimeout bounds every call to a store that is not a
+// NonBlockingStore. A call that runs longer counts as a store failure: the request
 // goes to the handler, or the response is not stored. Zero or negative keeps
 // the default, DefaultStoreTimeout.
 func WithStoreTimeout(d time.Duration) Option {
@@ -160,7 +160,7 @@ func WithStoreTimeout(d time.Duration) Option {
 }
 
 // WithWriteQueue sets how many store writes may wait, behind the responses
-// that made them, for a store that is not local (write-behind): a client
+// that made them, for a store that is not a NonBlockingStore (write-behind): a client
 // gets its whole response before its response is stored. A write that finds
 // the queue full is dropped and counted (Cache.DroppedWrites). Values <= 0
 // keep the default, DefaultWriteQueue. Close waits for the queue to drain.

@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// DefaultStoreTimeout bounds every call to a store that is not local (see
-// LocalStore) when no WithStoreTimeout option is given.
+// DefaultStoreTimeout bounds every call to a store that is not a
+// NonBlockingStore when no WithStoreTimeout option is given.
 const DefaultStoreTimeout = 250 * time.Millisecond
 
 // maxStoreCalls bounds the calls to a store that is not local in flight at
@@ -19,7 +19,7 @@ const maxStoreCalls = 4096
 // errStoreBusy is the failure of a call that found maxStoreCalls in flight.
 var errStoreBusy = errors.New("larder: too many store calls in flight")
 
-// Store calls. A local store (LocalStore) is called directly: it never waits.
+// Store calls. A NonBlockingStore is called directly: it never waits.
 // Any other store is called on a goroutine of its own that the request waits
 // for until the store timeout, and no longer: a store that blocks, even one
 // that ignores its context, costs a request at most the timeout, and a
@@ -108,4 +108,4 @@ type nopStore struct{}
 func (nopStore) Get(context.Context, string) (*Entry, error)              { return nil, ErrNotFound }
 func (nopStore) Set(context.Context, string, *Entry, time.Duration) error { return nil }
 func (nopStore) Delete(context.Context, string) error                     { return nil }
-func (nopStore) Local()                                                   {}
+func (nopStore) NonBlocking() bool                                        { return true }

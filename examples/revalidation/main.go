@@ -68,6 +68,10 @@ func newCollectingStore(logger *log.Logger, now func() time.Time) *collectingSto
 	return &collectingStore{now: now, log: logger, items: make(map[string]storedItem)}
 }
 
+// NonBlocking tells the cache that the store is in memory and never waits
+// (larder.NonBlockingStore): it is written before the response is complete.
+func (s *collectingStore) NonBlocking() bool { return true }
+
 // Get returns the entry stored under key, or larder.ErrNotFound.
 func (s *collectingStore) Get(_ context.Context, key string) (*larder.Entry, error) {
 	s.mu.Lock()

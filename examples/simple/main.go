@@ -80,6 +80,12 @@ func (m *memoryCache) Set(_ context.Context, key string, e *larder.Entry, ttl ti
 	return nil
 }
 
+// NonBlocking tells the cache that this store is a map in memory whose
+// calls never wait (larder.NonBlockingStore): the cache calls it directly and
+// stores a response before the handler's call returns, instead of queuing
+// the write as it does for a store over a network.
+func (m *memoryCache) NonBlocking() bool { return true }
+
 // Delete removes the entry under key, if any.
 func (m *memoryCache) Delete(_ context.Context, key string) error {
 	m.mu.Lock()
