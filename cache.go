@@ -7,10 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 
-	"github.com/larder-cache/larder/internal/invalidation"
+	"github.com/larder-cache/larder/internal/cachekey"
 )
 
 // Cache is an HTTP cache following RFC 9111, shared by default. Its
@@ -19,6 +18,7 @@ import (
 type Cache struct {
 	store Store
 	cfg   config
+	key   *cachekey.Policy // how requests are keyed (options_key.go); nil: by URL alone
 
 	bg       sync.WaitGroup // background revalidations
 	inflight sync.Map       // stored keys being revalidated in the background
@@ -41,6 +41,7 @@ func New(store Store, opts ...Option) *Cache {
 	if c.cfg.logger == nil {
 		c.cfg.logger = slog.New(slog.DiscardHandler)
 	}
+	c.key = cachekey.New(c.cfg.key)
 	c.initEngine()
 	return c
 }
@@ -87,7 +88,9 @@ var ErrBadURL = errors.New("larder: not an absolute http URL with a path")
 
 // Purge removes every stored response for rawURL (all its variants, for http
 // and https) and reports the first store error. rawURL is absolute
-// ("https://example.com/a?b=1"); its scheme is ignored. A rawURL that is not
+// ("https://example.com/a?b=1"); its scheme is ignored. It is keyed as a
+// request for it would be: with WithKeyDropQuery("utm_*"), purging
+// /a?utm_source=x purges /a; with WithKeySortQuery, /a?b=1&a=2 is /a?a=2&b=1. A rawURL that is not
 // such a URL gives an error wrapping ErrBadURL, and touches no store.
 func (c *Cache) Purge(ctx context.Context, rawURL string) error {
 	u, err := url.Parse(rawURL)
@@ -101,7 +104,7 @@ func (c *Cache) Purge(ctx context.Context, rawURL string) error {
 	for i, scheme := range [...]string{"http", "https"} {
 		v := *u
 		v.Scheme = scheme
-		k, ok := invalidation.Normalize(&v)
+		k, ok := c.key.URL(&v)
 		if !ok {
 			return fmt.Errorf("%w: %q", ErrBadURL, rawURL)
 		}
@@ -121,105 +124,36 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // target returns the primary cache key of a request (RFC 9111 §2), its
-// absolute URI in the normal form of invalidation.Normalize, and the request
-// the handler gets: r itself when its target is in that form already, else
-// a shallow copy whose Host, URL and RequestURI are in it. The key is so
-// derived from exactly what the handler (or the proxy's upstream) sees: no
-// two requests the handler tells apart share a key, whatever the spelling
-// of their targets (dot segments, needless percent-encoding, the case of a
-// host or a default port). RFC 9110 §4.2.3 lets any HTTP component
-// normalise so (RFC 3986 §6.2.2, §6.2.3), and says that URIs equivalent
-// after it should not identify distinct resources; the one key per resource
-// also lets invalidation (RFC 9111 §4.4) and purge find every spelling.
-func target(r *http.Request) (string, *http.Request) {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	host := r.Host
-	if host == "" {
-		host = r.URL.Host
-	}
-	path := r.URL.EscapedPath()
-	if plainKeyParts(scheme, host, path, r.URL.RawQuery) {
-		if r.URL.RawQuery == "" {
-			return scheme + "://" + host + path, r
-		}
-		return scheme + "://" + host + path + "?" + r.URL.RawQuery, r
-	}
-	v := url.URL{Scheme: scheme, Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
-	k, ok := invalidation.Normalize(&v)
-	if !ok {
-		// No normal form (a malformed host): the target goes as it is, and
-		// its key is as raw.
-		return scheme + "://" + host + path + "?" + r.URL.RawQuery, r
-	}
-	n, err := url.Parse(k)
-	if err != nil {
-		return scheme + "://" + host + path + "?" + r.URL.RawQuery, r
-	}
-	nr := new(http.Request)
-	*nr = *r
-	u := *r.URL
-	u.Path, u.RawPath, u.RawQuery, u.ForceQuery = n.Path, n.RawPath, n.RawQuery, false
-	if u.Host != "" {
-		u.Host = n.Host
-	}
-	nr.URL = &u
-	if r.Host != "" {
-		nr.Host = n.Host
-	}
-	if r.RequestURI != "" {
-		nr.RequestURI = u.RequestURI()
-	}
-	return k, nr
+// absolute URI in normal form shaped by the key options (WithKeyDropQuery,
+// WithKeySortQuery), and the request the handler gets: r itself when its
+// target is in that form already, else a shallow copy whose Host, URL and
+// RequestURI are in it (cachekey.Policy.Request). The key is so derived
+// from exactly what the handler (or the proxy's upstream) sees: no two
+// requests the handler tells apart share a key, whatever the spelling of
+// their targets (dot segments, needless percent-encoding, the case of a
+// host or a default port), and a query parameter the key ignores never
+// reaches the handler. RFC 9110 §4.2.3 lets any HTTP component normalise
+// so (RFC 3986 §6.2.2, §6.2.3), and says that URIs equivalent after it
+// should not identify distinct resources; the one key per resource also
+// lets invalidation (RFC 9111 §4.4) and purge find every spelling.
+func (c *Cache) target(r *http.Request) (string, *http.Request) {
+	return c.key.Request(r)
 }
 
-// urlKey is the normal form of an absolute URI that primary keys use, the
-// same as invalidation.Normalize gives (RFC 3986 §6.2), so that invalidated
-// and purged URIs find what was stored. Most URIs are already in normal
-// form; they take a short path with one allocation.
-func urlKey(scheme, host string, u *url.URL) string {
-	path := u.EscapedPath()
-	if plainKeyParts(scheme, host, path, u.RawQuery) {
-		if u.RawQuery == "" {
-			return scheme + "://" + host + path
-		}
-		return scheme + "://" + host + path + "?" + u.RawQuery
-	}
-	v := url.URL{Scheme: scheme, Host: host, Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
-	if k, ok := invalidation.Normalize(&v); ok {
-		return k
-	}
-	return scheme + "://" + host + path + "?" + u.RawQuery
-}
-
-// plainKeyParts reports whether the parts are already in normal form: a
-// lowercase host with no default or zero-led port, a path starting with "/"
-// without percent-encoding or dot segments, a query without percent-encoding.
-func plainKeyParts(scheme, host, path, query string) bool {
-	if path == "" || path[0] != '/' || strings.IndexByte(path, '%') >= 0 ||
-		strings.Contains(path, "/.") || strings.IndexByte(query, '%') >= 0 {
-		return false
-	}
-	for i := 0; i < len(host); i++ {
-		switch c := host[i]; {
-		case 'A' <= c && c <= 'Z', c == '[', c == '@':
-			return false
-		case c == ':':
-			port := host[i+1:]
-			if port == "" || port[0] == '0' ||
-				(scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
-				return false
-			}
-		}
-	}
-	return host != ""
+// keyFields returns the per-user part of a request's variant keys (user,
+// from route.userKey) with the key fields the options name (WithKeyCookie,
+// WithKeyHeader) after it: the result stands in the user's place in
+// variant keys, coalescing keys and so on. With key fields it is never "",
+// so that every response is stored as a variant under the URL's Vary
+// index, as if it had Vary on those fields (RFC 9111 §4.1): invalidating or
+// purging the URL then drops every value's copy. Without, it is user.
+func (c *Cache) keyFields(user string, r *http.Request) string {
+	return cachekey.UserFields(user, c.key.Fields(r))
 }
 
 // variantKey is where one variant of a URL is stored: under the URL's Vary
-// index nonce, the user (per-user routes) and the secondary key (RFC 9111
-// §4.1).
+// index nonce, the user (per-user routes) with the key fields (keyFields)
+// and the secondary key (RFC 9111 §4.1).
 func variantKey(primary, nonce, user, secondary string) string {
-	return primary + "\x00v=" + nonce + "\x00" + user + "\x00" + secondary
+	return cachekey.Variant(primary, nonce, user, secondary)
 }

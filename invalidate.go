@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/larder-cache/larder/internal/cachekey"
 	"github.com/larder-cache/larder/internal/invalidation"
 )
 
@@ -22,20 +23,13 @@ func invalidatesStatus(status int) bool { return invalidation.Invalidates(status
 
 // invalidate removes what is stored for the target URI, for same-origin
 // Location and Content-Location URIs (RFC 9111 §4.4) and for the URLs the
-// route names, with all their variants. It runs before the response header
+// route names, with all their variants, each under the primary key a
+// request for it has (cachekey.Policy.URL). It runs before the response header
 // goes out, so a client that reads the response and then asks again never
 // gets the old representation from this cache.
 func (x *exchange) invalidate(h http.Header) {
 	r := x.r
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	host := r.Host
-	if host == "" {
-		host = r.URL.Host
-	}
-	target := &url.URL{Scheme: scheme, Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	target := &url.URL{Scheme: cachekey.Scheme(r), Host: cachekey.Host(r), Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 	uris := invalidation.Targets(target, h)
 	if x.rt != nil && x.rt.invalidate != nil {
 		for _, s := range x.rt.invalidate(r) {
@@ -52,7 +46,10 @@ func (x *exchange) invalidate(h http.Header) {
 		if err != nil || u.Host == "" {
 			continue
 		}
-		keys = append(keys, urlKey(u.Scheme, u.Host, u))
+		// Keyed as requests for them are (the key options included): with
+		// dropped parameters, Location: /b?utm_source=x invalidates /b.
+		k, _ := x.c.key.URL(u)
+		keys = append(keys, k)
 	}
 	if err := x.c.invalidateKeys(x.background(), keys); err != nil && x.ev.StoreErr == nil {
 		x.ev.StoreErr = err

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/larder-cache/larder/internal/cachekey"
 )
 
 // DefaultMaxObjectSize is the largest response body stored when no
@@ -47,6 +49,7 @@ type config struct {
 	coalesce       bool
 	coalesceWait   time.Duration
 	hitForMiss     time.Duration
+	key            cachekey.Config // options_key.go
 }
 
 func defaultConfig() config {

@@ -1,11 +1,11 @@
 package larder
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/larder-cache/larder/internal/cachekey"
 )
 
 // RouteOption sets the cache policy of one route; see Cache.Route. Each maps one
@@ -137,21 +137,16 @@ func newRoute(opts []RouteOption) *route {
 
 // anonymous is the user part of the keys of a per-user route's requests
 // that carry no user.
-const anonymous = "-"
+const anonymous = cachekey.Anonymous
 
 // userKey returns the user part of the request's variant keys: "" when the
 // route is not per user, anonymous when the request has no user, else a hash
-// of the user's id. On a per-user route every response is stored as a
-// variant under the URL's Vary index, so invalidating the URL (deleting the
-// index) drops every user's copy at once.
+// of the user's id (cachekey.User). On a per-user route every response is
+// stored as a variant under the URL's Vary index, so invalidating the URL
+// (deleting the index) drops every user's copy at once.
 func (rt *route) userKey(r *http.Request) string {
 	if rt == nil || rt.user == nil {
 		return ""
 	}
-	id, ok := rt.user(r)
-	if !ok {
-		return anonymous
-	}
-	sum := sha256.Sum256([]byte(id))
-	return "u=" + hex.EncodeToString(sum[:16])
+	return cachekey.User(rt.user(r))
 }

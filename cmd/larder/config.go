@@ -44,7 +44,11 @@ type config struct {
 	passHeaders       []string      // canonical names
 	maxErrorTTL       time.Duration // 0: no cap
 	maxKeySize        int
-	invalidateUnknown bool // any method not known safe invalidates (RFC 9111 §4.4)
+	invalidateUnknown bool     // any method not known safe invalidates (RFC 9111 §4.4)
+	keyDropQuery      []string // query parameter names, NAME* a prefix
+	keySortQuery      bool
+	keyCookies        []string
+	keyHeaders        []string // canonical names
 }
 
 // errHelp is returned by parseConfig when --help was asked for; the usage has
@@ -66,6 +70,7 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*
 		upstream, store, logFormat, logLevel string
 		c                                    = config{maxObjectSize: larder.DefaultMaxObjectSize}
 		passHeaders                          listValue
+		keyDrop, keyCookies, keyHeaders      listValue
 	)
 	maxObject := sizeValue(c.maxObjectSize)
 	maxKey := sizeValue(larder.DefaultMaxKeySize)
@@ -91,6 +96,10 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*
 	fs.DurationVar(&c.maxErrorTTL, "max-error-ttl", 5*time.Second, "longest an error response (status 400-599) is kept, fresh or stale, whatever its Cache-Control; 0: no cap")
 	fs.Var(&maxKey, "max-key-size", "`SIZE` of the longest cache key (the request's absolute URL, plus the fields it varies on); a request with a longer one is forwarded, and its response not stored")
 	fs.BoolVar(&c.invalidateUnknown, "invalidate-unknown-methods", true, "let a successful request with a method not known to be safe invalidate its URL (RFC 9111 §4.4); false: only the registered unsafe methods (POST, PUT, DELETE, PATCH, WebDAV's) do")
+	fs.Var(&keyDrop, "key-drop-query", "leave the query parameter `NAME` out of the cache key and out of the request forwarded (so that the upstream never sees what the key ignores), repeatable or comma-separated; NAME* is every name starting with NAME, e.g. utm_*,fbclid,gclid")
+	fs.BoolVar(&c.keySortQuery, "key-sort-query", false, "sort the query parameters by name, in the cache key and in the request forwarded: /a?b=1&a=2 and /a?a=2&b=1 are one entry")
+	fs.Var(&keyCookies, "key-cookie", "store a copy of each response per value of the cookie `NAME`, as if it had Vary on it (the value is hashed in the key), repeatable or comma-separated")
+	fs.Var(&keyHeaders, "key-header", "store a copy of each response per value of the request field `NAME`, as if it had Vary on it (the value is hashed in the key), repeatable or comma-separated")
 	help := fs.Bool("help", false, "show this help and exit")
 	fs.BoolVar(help, "h", false, "show this help and exit")
 
@@ -112,7 +121,10 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*
 	if envErr != nil {
 		return nil, envErr
 	}
-	passHeaders.fromEnv = true // the command line replaces the environment's list
+	// The command line replaces the environment's lists.
+	for _, l := range []*listValue{&passHeaders, &keyDrop, &keyCookies, &keyHeaders} {
+		l.fromEnv = true
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(fs, stdout)
@@ -148,6 +160,9 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*
 		return nil, errors.New("--upstream-max-conns must not be negative (0: unlimited)")
 	}
 	if c.passHeaders, err = checkPassHeaders(passHeaders.vals); err != nil {
+		return nil, err
+	}
+	if err = c.checkKeyFlags(keyDrop.vals, keyCookies.vals, keyHeaders.vals); err != nil {
 		return nil, err
 	}
 	for _, d := range []struct {
@@ -258,6 +273,43 @@ func checkPassHeaders(names []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkKeyFlags validates the --key-* lists into c: a "*" only at the end
+// of a parameter name, cookie and field names that are tokens
+// (RFC 6265 §4.1.1, RFC 9110 §5.1), and no Host, which the key has already.
+func (c *config) checkKeyFlags(drop, cookies, headers []string) error {
+	for _, n := range drop {
+		if i := strings.IndexByte(n, '*'); i >= 0 && i != len(n)-1 {
+			return fmt.Errorf("--key-drop-query %q: a * only at the end (a prefix)", n)
+		}
+	}
+	for _, n := range cookies {
+		if !isToken(n) {
+			return fmt.Errorf("--key-cookie %q: not a cookie name", n)
+		}
+	}
+	for _, n := range headers {
+		k := http.CanonicalHeaderKey(n)
+		if !isToken(n) || k == "Host" {
+			return fmt.Errorf("--key-header %q: not a request field name (Host is in the key already)", n)
+		}
+		if !slices.Contains(c.keyHeaders, k) {
+			c.keyHeaders = append(c.keyHeaders, k)
+		}
+	}
+	c.keyDropQuery, c.keyCookies = drop, cookies
+	return nil
+}
+
+// isToken reports whether s is a token (RFC 9110 §5.6.2).
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // listValue is a repeatable flag.Value of comma-separated names. Once

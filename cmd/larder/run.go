@@ -178,6 +178,18 @@ func cacheOptions(cfg *config, o runOptions, m *metrics, logger *slog.Logger) []
 	if !cfg.invalidateUnknown {
 		copts = append(copts, larder.WithKnownMethodInvalidation())
 	}
+	if len(cfg.keyDropQuery) > 0 {
+		copts = append(copts, larder.WithKeyDropQuery(cfg.keyDropQuery...))
+	}
+	if cfg.keySortQuery {
+		copts = append(copts, larder.WithKeySortQuery())
+	}
+	if len(cfg.keyCookies) > 0 {
+		copts = append(copts, larder.WithKeyCookie(cfg.keyCookies...))
+	}
+	if len(cfg.keyHeaders) > 0 {
+		copts = append(copts, larder.WithKeyHeader(cfg.keyHeaders...))
+	}
 	if o.clock != nil {
 		copts = append(copts, larder.WithClock(o.clock))
 	}
