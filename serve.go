@@ -24,7 +24,7 @@ type exchange struct {
 	key       string    // primary key: the request's absolute URI in normal form
 	user      string    // per-user routes: the user's key part (or anonymous); else ""
 	seen      *Entry    // what the lookup found at the primary key (generation.go)
-	lookedAt  time.Time // when
+	lookedAt  time.Time // when, at the latest
 	index     *Entry    // the URL's Vary index, if one was found
 	stale     *Entry    // the stored response being revalidated or replaced
 	storedKey string    // where stale lives
@@ -38,7 +38,7 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 	// moves to the heap only when the handler is called.
 	x := exchange{c: c, w: w, next: next, rt: rt, shared: c.cfg.shared}
 	x.ev.Request = r
-	x.key, x.r = target(r)
+	x.key, x.r = c.target(r)
 	if x.fromCache() {
 		x.observe()
 		return
@@ -49,6 +49,9 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 	if hx.ev.Outcome == OutcomeMethod || hx.ev.Outcome == OutcomeBypass {
 		hx.forward(hx.r)
 		return
+	}
+	if hx.lookedAt.IsZero() {
+		hx.lookedAt = c.cfg.now()
 	}
 	hx.fetchCoalesced()
 }
@@ -78,6 +81,7 @@ func (x *exchange) fromCache() bool {
 	if x.user = x.rt.userKey(r); x.user != "" && x.user != anonymous {
 		x.shared = false
 	}
+	x.user = x.c.keyFields(x.user, r) // WithKeyCookie, WithKeyHeader: keyed like the user
 	e := x.lookup()
 	if e == nil {
 		if x.reqCC.OnlyIfCached {
@@ -118,7 +122,12 @@ func (x *exchange) fromCache() bool {
 func (x *exchange) lookup() *Entry {
 	ctx := x.r.Context()
 	x.ev.Outcome = OutcomeMiss
-	x.lookedAt = x.c.cfg.now()
+	if !x.c.local {
+		// A store over the network reads at some instant during the call:
+		// take the earliest. A local store's lookup is dated on the miss
+		// path (serve), off the hit path.
+		x.lookedAt = x.c.cfg.now()
+	}
 	e, variant, vkey, err := x.readPrimary(ctx)
 	if err != nil {
 		x.ev.StoreErr = err
