@@ -11,28 +11,31 @@ import (
 )
 
 // capture is the http.ResponseWriter a handler writes to on a miss, a
-// revalidation or an unsafe request. It streams to the client while keeping
-// a copy of the body for storage (up to the max object size), withholds the
-// header when the cache must see the whole body first (generated ETags), and
-// swallows a 304 that answers the cache's own validation request.
+// revalidation or a forwarded request. It streams to the client while
+// keeping a copy of the body for storage (up to the max object size),
+// withholds the header when the cache must see the whole body first
+// (generated ETags), and swallows a 304 that answers the cache's own
+// validation request and an error that a stale response replaces.
+//
+// What becomes of the response is its fate, decided once when the handler
+// sets its status (exchange.decide): the states and their transitions are
+// the fate constants below. capture only executes the decision; finish
+// reads it once the handler has returned.
 //
 // It keeps http.Flusher, http.Hijacker and io.ReaderFrom, and Unwrap lets
 // http.ResponseController reach the underlying writer.
 type capture struct {
-	x       *exchange
-	rw      http.ResponseWriter
-	header  http.Header // what the handler writes to: rw.Header(), or a private map when validating
-	private bool        // header is not rw.Header()
-	pass    bool        // a request the cache does not answer: only watch the status
+	x          *exchange
+	rw         http.ResponseWriter
+	header     http.Header // what the handler writes to: rw.Header(), or a map of its own when validating
+	validating bool        // the request validates a stored response (RFC 9111 §4.3.1)
 
+	fate     fate
 	status   int
-	wrote    bool // the final status was set
-	sent     bool // the header went to the client
-	toClient bool // body bytes go to the client
-	keep     bool // body bytes are kept for storage
-	deferred bool // the header waits for the whole body (generated ETag)
-	over     bool // the body outgrew the max object size
-	hijacked bool
+	wrote    bool  // the final status was set: fate is decided
+	toClient bool  // the header went to the client, and body bytes follow it
+	over     bool  // the body outgrew the max object size
+	hijacked bool  // the handler took the connection
 	err      error // a write to the client failed
 
 	body     []byte
@@ -41,14 +44,39 @@ type capture struct {
 	respTime time.Time
 
 	// What decide worked out about the response.
-	cc       cachecontrol.Directives
-	plan     storePlan
-	stored   http.Header // the header to store, cloned before anything is added
-	validate bool        // the response answers the cache's validation request with 304
-	useStale bool        // an error the stale response is served in place of (stale-if-error)
+	cc     cachecontrol.Directives
+	plan   storePlan
+	stored http.Header // the header to store, cloned before anything is added
 
 	unreachable bool // set by OriginUnreachable: the error reports a disconnected origin
 }
+
+// fate is what becomes of a response.
+type fate uint8
+
+// The zero fate is undecided: the handler has not set its status yet.
+const (
+	// fatePass: a forwarded request (another method, an upgrade, a key
+	// too long): streamed to the client, never stored.
+	fatePass fate = iota + 1
+	// fateStream: streamed to the client, not stored. A fateStore or
+	// fateHold response whose body outgrows the limit ends here.
+	fateStream
+	// fateStore: streamed to the client and kept for storage.
+	fateStore
+	// fateHold: kept for storage with the header withheld until the body
+	// is complete (a generated ETag). A flush releases it (fateStore).
+	fateHold
+	// fateRefresh: a 304 answering the cache's validation request:
+	// swallowed; finish updates the stored response and serves it.
+	fateRefresh
+	// fateStale: an error that the stale response replaces: swallowed;
+	// finish serves the stale response.
+	fateStale
+)
+
+// keeps reports whether body bytes are kept for storage.
+func (f fate) keeps() bool { return f == fateStore || f == fateHold }
 
 func (cw *capture) Header() http.Header { return cw.header }
 
@@ -58,7 +86,7 @@ func (cw *capture) WriteHeader(code int) {
 	}
 	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
 		// Informational responses (103 Early Hints) pass straight through.
-		if !cw.private {
+		if !cw.validating {
 			cw.rw.WriteHeader(code)
 		}
 		return
@@ -66,7 +94,10 @@ func (cw *capture) WriteHeader(code int) {
 	cw.wrote = true
 	cw.status = code
 	cw.respTime = cw.x.c.cfg.now()
-	cw.x.decide(cw)
+	cw.fate = cw.x.decide(cw)
+	if cw.fate != fateHold && cw.fate != fateRefresh && cw.fate != fateStale {
+		cw.x.sendHeader(cw)
+	}
 }
 
 func (cw *capture) Write(p []byte) (int, error) {
@@ -74,19 +105,19 @@ func (cw *capture) Write(p []byte) (int, error) {
 		cw.WriteHeader(http.StatusOK)
 	}
 	cw.n += int64(len(p))
-	if cw.keep {
+	if cw.fate.keeps() {
 		if cw.n > cw.limit {
 			// Too large to store: drop the copy and stream the rest.
-			held := cw.body
-			cw.over, cw.keep, cw.body = true, false, nil
-			if cw.deferred {
+			held, hold := cw.body, cw.fate == fateHold
+			cw.over, cw.fate, cw.body = true, fateStream, nil
+			if hold {
 				if err := cw.release(held); err != nil {
 					return 0, err
 				}
 			}
 		} else {
 			cw.body = append(cw.body, p...)
-			if cw.deferred {
+			if cw.fate == fateHold {
 				return len(p), nil
 			}
 		}
@@ -101,9 +132,12 @@ func (cw *capture) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// release sends a withheld header, then the body held so far.
+// release sends a withheld header, then the body held so far; a fateHold
+// response goes on as fateStore.
 func (cw *capture) release(held []byte) error {
-	cw.deferred = false
+	if cw.fate == fateHold {
+		cw.fate = fateStore
+	}
 	cw.x.sendHeader(cw)
 	if !cw.toClient || len(held) == 0 {
 		return nil
@@ -129,7 +163,7 @@ func (cw *capture) FlushError() error {
 	if !cw.wrote {
 		cw.WriteHeader(http.StatusOK)
 	}
-	if cw.deferred {
+	if cw.fate == fateHold {
 		if err := cw.release(cw.body); err != nil {
 			return err
 		}
@@ -144,7 +178,7 @@ func (cw *capture) FlushError() error {
 func (cw *capture) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(cw.rw).Hijack()
 	if err == nil {
-		cw.hijacked, cw.keep = true, false
+		cw.hijacked, cw.fate = true, fateStream
 	}
 	return conn, brw, err
 }
@@ -155,7 +189,7 @@ func (cw *capture) ReadFrom(src io.Reader) (int64, error) {
 	if !cw.wrote {
 		cw.WriteHeader(http.StatusOK)
 	}
-	if rf, ok := cw.rw.(io.ReaderFrom); ok && cw.toClient && !cw.keep && !cw.deferred {
+	if rf, ok := cw.rw.(io.ReaderFrom); ok && cw.toClient && !cw.fate.keeps() {
 		n, err := rf.ReadFrom(src)
 		cw.n += n
 		if err != nil && cw.err == nil {

@@ -87,15 +87,9 @@ func (x *exchange) join(key string) (other *Entry, done bool) {
 	return nil, true
 }
 
-// mayWait reports whether the request may be answered with the response
-// another request fetched: a GET or HEAD the cache would otherwise forward
-// for a miss or a validation.
+// mayWait reports whether the request, a miss or a validation, may be
+// answered with the response another request fetched: a GET or HEAD.
 func (x *exchange) mayWait() bool {
-	switch x.ev.Outcome {
-	case OutcomeMiss, OutcomeVaryMiss, OutcomeStale, OutcomeRequest:
-	default:
-		return false
-	}
 	return x.r.Method == http.MethodGet || x.r.Method == http.MethodHead
 }
 

@@ -54,9 +54,9 @@ func (x *exchange) fetch() *Entry {
 			out.Header["If-Modified-Since"] = []string{lm}
 		}
 	}
-	cw := &capture{x: x, rw: x.w, header: x.w.Header(), limit: x.c.cfg.maxObject, validate: validating}
+	cw := &capture{x: x, rw: x.w, header: x.w.Header(), limit: x.c.cfg.maxObject, validating: validating}
 	if validating {
-		cw.header, cw.private = make(http.Header), true
+		cw.header = make(http.Header)
 	}
 	x.reqTime = x.c.cfg.now()
 	x.next.ServeHTTP(cw, out)
@@ -66,7 +66,7 @@ func (x *exchange) fetch() *Entry {
 // forward passes a request the cache does not answer (other methods,
 // upgrades) to the handler, invalidating on success when it is unsafe.
 func (x *exchange) forward(r *http.Request) {
-	cw := &capture{x: x, rw: x.w, header: x.w.Header(), pass: true}
+	cw := &capture{x: x, rw: x.w, header: x.w.Header(), fate: fatePass}
 	x.next.ServeHTTP(cw, r)
 	if !cw.wrote && !cw.hijacked {
 		cw.WriteHeader(http.StatusOK)
@@ -74,25 +74,23 @@ func (x *exchange) forward(r *http.Request) {
 }
 
 // decide runs when the handler sets its status: the header is complete, so
-// the cache knows whether it will store the response.
-func (x *exchange) decide(cw *capture) {
+// the cache knows what becomes of the response (its fate).
+func (x *exchange) decide(cw *capture) fate {
 	h := cw.header
-	if cw.pass {
-		if x.ev.Outcome == OutcomeMethod && x.invalidates() && invalidatesStatus(cw.status) {
+	if cw.fate == fatePass {
+		if x.pass == passMethod && x.invalidates() && invalidatesStatus(cw.status) {
 			x.invalidate(h)
 		}
-		x.sendHeader(cw)
-		return
+		return fatePass
 	}
-	if cw.validate && cw.status == http.StatusNotModified {
-		return // finish freshens the stored response
+	if cw.validating && cw.status == http.StatusNotModified {
+		return fateRefresh
 	}
 	if x.stale != nil && cw.status >= 500 {
 		m := x.c.metaOf(x.stale)
 		age := freshness.CurrentAge(x.stale.InitialAge, x.stale.ResponseTime, cw.respTime)
 		if x.ifError(x.stale, m, age) || (cw.unreachable && !freshness.StaleProhibited(m.cc, x.shared)) {
-			cw.useStale = true // finish serves the stale response instead
-			return
+			return fateStale
 		}
 	}
 	x.decorate(h, cw.status)
@@ -100,17 +98,17 @@ func (x *exchange) decide(cw *capture) {
 	plan, reason := x.admit(x.r.Method, cw.status, h, cw.cc, freshness.InitialAge(h, x.reqTime, cw.respTime), cw.respTime)
 	if reason != "" {
 		x.ev.NotStored = reason
-	} else {
-		cw.keep, cw.plan = true, plan
-		cw.stored = x.storedFields(h, cw.cc)
-		if n, ok := contentLength(h); ok {
-			cw.body = make([]byte, 0, n)
-		}
-		cw.deferred = x.c.cfg.etags && cw.status == http.StatusOK && !hasETag(h)
+		return fateStream
 	}
-	if !cw.deferred {
-		x.sendHeader(cw)
+	cw.plan = plan
+	cw.stored = x.storedFields(h, cw.cc)
+	if n, ok := contentLength(h); ok {
+		cw.body = make([]byte, 0, n)
 	}
+	if x.c.cfg.etags && cw.status == http.StatusOK && !hasETag(h) {
+		return fateHold
+	}
+	return fateStore
 }
 
 // decorate applies the route's policy and the cache-wide Vary to a response
@@ -133,9 +131,8 @@ func (x *exchange) decorate(h http.Header, status int) {
 // sendHeader sends the response header to the client, answering the
 // client's own validators when the cache took them over.
 func (x *exchange) sendHeader(cw *capture) {
-	cw.sent = true
 	h := x.w.Header()
-	if cw.private {
+	if cw.validating {
 		for k, v := range cw.header {
 			h[k] = v
 		}
@@ -165,12 +162,12 @@ func (x *exchange) finish(cw *capture) *Entry {
 	switch {
 	case cw.hijacked:
 		return nil
-	case cw.validate && cw.status == http.StatusNotModified:
+	case cw.fate == fateRefresh:
 		return x.freshen(cw)
-	case cw.useStale:
+	case cw.fate == fateStale:
 		x.serveStaleOnError(cw)
 		return nil
-	case cw.deferred:
+	case cw.fate == fateHold:
 		tag := strongETag(cw.body)
 		cw.header["Etag"] = []string{tag}
 		cw.stored["Etag"] = []string{tag}
@@ -180,7 +177,7 @@ func (x *exchange) finish(cw *capture) *Entry {
 		x.headUpdate(cw)
 		return nil
 	}
-	if cw.keep && x.complete(cw) {
+	if cw.fate == fateStore && x.complete(cw) {
 		return x.store(cw)
 	}
 	if x.stale != nil && x.r.Method == http.MethodGet && cw.status < 500 {

@@ -23,6 +23,7 @@ type exchange struct {
 
 	key       string    // primary key: the request's absolute URI in normal form
 	user      string    // per-user routes: the user's key part (or anonymous); else ""
+	pass      pass      // the request is forwarded, not answered from the cache
 	seen      *Entry    // what the lookup found at the primary key (generation.go)
 	lookedAt  time.Time // when, at the latest
 	index     *Entry    // the URL's Vary index, if one was found
@@ -46,7 +47,7 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 	hx := new(exchange)
 	*hx = x
 	defer hx.observe()
-	if hx.ev.Outcome == OutcomeMethod || hx.ev.Outcome == OutcomeBypass {
+	if hx.pass != passNone {
 		hx.forward(hx.r)
 		return
 	}
@@ -56,18 +57,28 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 	hx.fetchCoalesced()
 }
 
+// pass says why a request goes to the handler without the cache answering
+// or storing it.
+type pass uint8
+
+const (
+	passNone   pass = iota // the cache answers, or fetches to store
+	passMethod             // a method the cache does not answer: it invalidates on success (RFC 9111 §4.4)
+	passBypass             // an upgrade, or a key too long: forwarded as is
+)
+
 // fromCache answers the request from storage when it can (a hit, or a 504
 // for only-if-cached) and reports whether it did. Otherwise it leaves what
 // the handler call needs: the outcome, and the stale response to validate.
 func (x *exchange) fromCache() bool {
 	r := x.r
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		x.ev.Outcome = OutcomeMethod
+		x.ev.Outcome, x.pass = OutcomeMethod, passMethod
 		return false
 	}
 	x.rf = gatherFields(r.Header)
 	if x.rf.upgrade {
-		x.ev.Outcome = OutcomeBypass
+		x.ev.Outcome, x.pass = OutcomeBypass, passBypass
 		return false
 	}
 	if x.rf.cacheControl != nil || x.rf.pragma != nil {
@@ -75,7 +86,7 @@ func (x *exchange) fromCache() bool {
 	}
 	if len(x.key) > x.c.cfg.maxKey {
 		// Too long to look up or store (WithMaxKeySize): forwarded as is.
-		x.ev.Outcome, x.ev.NotStored = OutcomeBypass, reasonKeyTooLong
+		x.ev.Outcome, x.ev.NotStored, x.pass = OutcomeBypass, reasonKeyTooLong, passBypass
 		return false
 	}
 	if x.user = x.rt.userKey(r); x.user != "" && x.user != anonymous {

@@ -45,7 +45,7 @@ func (x *exchange) ifError(e *Entry, m *entryMeta, age time.Duration) bool {
 // serveStaleOnError serves the stale response in place of the handler's
 // error response, which the client never saw.
 func (x *exchange) serveStaleOnError(cw *capture) {
-	if !cw.private {
+	if !cw.validating {
 		clear(x.w.Header())
 	}
 	e := x.stale

@@ -38,7 +38,7 @@ func (x *exchange) forwardStatus(cw *capture, sent int) string {
 		b = append(b, "; fwd-status="...)
 		b = strconv.AppendInt(b, int64(cw.status), 10)
 	}
-	if cw.keep {
+	if cw.fate.keeps() {
 		b = append(b, "; stored; ttl="...)
 		b = strconv.AppendInt(b, ttlSeconds(cw.plan.lifetime, cw.plan.initialAge), 10)
 	}
