@@ -2,9 +2,10 @@ package larder
 
 import (
 	"net/http"
-	"net/textproto"
 	"slices"
 	"strings"
+
+	"github.com/larder-cache/larder/internal/httpsyntax"
 )
 
 // unstored lists the fields never stored nor copied by a 304 update: hop-by-hop
@@ -44,15 +45,12 @@ func skipField(k string, connection []string, strip []string) bool {
 	return false
 }
 
-// connectionFields returns the field names listed in Connection.
+// connectionFields returns the field names listed in Connection
+// (RFC 9110 §7.6.1).
 func connectionFields(h http.Header) []string {
 	var out []string
-	for _, v := range h["Connection"] {
-		for f := range strings.SplitSeq(v, ",") {
-			if f = textproto.TrimString(f); f != "" {
-				out = append(out, f)
-			}
-		}
+	for f := range httpsyntax.ListElements(h["Connection"]) {
+		out = append(out, f)
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/larder-cache/larder/internal/cachekey"
+	"github.com/larder-cache/larder/internal/httpsyntax"
 )
 
 // DefaultMaxObjectSize is the largest response body stored when no
@@ -126,7 +127,7 @@ func WithETags() Option {
 // The default is "Larder".
 func WithName(name string) Option {
 	return func(c *config) {
-		if name != "" && isToken(name) {
+		if name != "" && httpsyntax.IsToken(name) {
 			c.name = name
 		}
 	}
@@ -211,17 +212,6 @@ func fieldNames(names []string) []string {
 		}
 	}
 	return out
-}
-
-// isToken reports whether s is an RFC 9110 §5.6.2 token.
-func isToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // WithMaxKeySize sets the longest cache key, in bytes, that the cache looks

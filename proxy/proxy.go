@@ -68,6 +68,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/larder-cache/larder/internal/httpsyntax"
 )
 
 // DefaultViaName is the proxy's name in Via fields when Config.ViaName is "".
@@ -200,7 +202,7 @@ func New(cfg Config) (http.Handler, error) {
 	if via == "" {
 		via = DefaultViaName
 	}
-	if !isToken(via) {
+	if !httpsyntax.IsToken(via) {
 		return nil, fmt.Errorf("proxy: ViaName %q is not a token", via)
 	}
 	strip := make(map[string]bool, len(strippedFields))
@@ -284,17 +286,4 @@ func appendVia(h http.Header, major, minor int, name string) {
 		return
 	}
 	h["Via"] = []string{via}
-}
-
-// isToken reports whether s is an RFC 9110 §5.6.2 token.
-func isToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || c == '"' || c == '(' || c == ')' || c == ',' || c == '/' ||
-			c == ':' || c == ';' || c == '<' || c == '=' || c == '>' || c == '?' || c == '@' ||
-			c == '[' || c == '\\' || c == ']' || c == '{' || c == '}' {
-			return false
-		}
-	}
-	return s != ""
 }

@@ -53,6 +53,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/larder-cache/larder/internal/httpsyntax"
 )
 
 // MaxDelta is the value a delta-seconds argument is clamped to on overflow
@@ -207,18 +209,15 @@ func ParseTargeted(h http.Header, fields []string) (Directives, bool) {
 
 // pragmaNoCache reports whether a Pragma field value list contains the
 // no-cache pragma-directive (RFC 7234 §5.4: Pragma = 1#pragma-directive).
+// Every comma separates, even inside an extension-pragma's quoted-string
+// argument: at worst a quoted "no-cache" is honoured, the restrictive reading.
 func pragmaNoCache(lines []string) bool {
-	for _, line := range lines {
-		for line != "" {
-			var elem string
-			if i := strings.IndexByte(line, ','); i >= 0 {
-				elem, line = line[:i], line[i+1:]
-			} else {
-				elem, line = line, ""
-			}
-			if strings.EqualFold(trimOWS(elem), "no-cache") {
-				return true
-			}
+	for elem := range httpsyntax.ListElements(lines) {
+		// The length test skips the call for other elements. It changes no
+		// result: only 8 bytes can fold to "no-cache", which has no "k" or
+		// "s" (whose folds include the multi-byte U+212A and U+017F).
+		if len(elem) == len("no-cache") && strings.EqualFold(elem, "no-cache") {
+			return true
 		}
 	}
 	return false
@@ -394,45 +393,6 @@ func parseDeltaSeconds(s string, quoted bool) (int64, bool) {
 	return n, true
 }
 
-// isTchar reports whether c is a tchar (RFC 9110 §5.6.2).
-func isTchar(c byte) bool {
-	return c < 0x80 && tcharTable[c]
-}
-
-var tcharTable = [128]bool{
-	'!': true, '#': true, '$': true, '%': true, '&': true, '\'': true, '*': true,
-	'+': true, '-': true, '.': true, '^': true, '_': true, '`': true, '|': true, '~': true,
-	'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true, '7': true, '8': true, '9': true,
-	'A': true, 'B': true, 'C': true, 'D': true, 'E': true, 'F': true, 'G': true, 'H': true, 'I': true,
-	'J': true, 'K': true, 'L': true, 'M': true, 'N': true, 'O': true, 'P': true, 'Q': true, 'R': true,
-	'S': true, 'T': true, 'U': true, 'V': true, 'W': true, 'X': true, 'Y': true, 'Z': true,
-	'a': true, 'b': true, 'c': true, 'd': true, 'e': true, 'f': true, 'g': true, 'h': true, 'i': true,
-	'j': true, 'k': true, 'l': true, 'm': true, 'n': true, 'o': true, 'p': true, 'q': true, 'r': true,
-	's': true, 't': true, 'u': true, 'v': true, 'w': true, 'x': true, 'y': true, 'z': true,
-}
-
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isTchar(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func trimOWS(s string) string {
-	for s != "" && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
 // unescape replaces quoted-pairs ("\x") by the escaped octet (RFC 9110 §5.6.4).
 func unescape(s string) string {
 	if strings.IndexByte(s, '\\') < 0 {
@@ -454,16 +414,11 @@ func unescape(s string) string {
 // names the list held (duplicates included).
 func appendFieldNames(dst []string, list string) ([]string, int) {
 	valid := 0
-	list = unescape(list)
-	for list != "" {
-		var elem string
-		if i := strings.IndexByte(list, ','); i >= 0 {
-			elem, list = list[:i], list[i+1:]
-		} else {
-			elem, list = list, ""
-		}
-		elem = trimOWS(elem)
-		if !isToken(elem) {
+	// The argument (a token, or the unescaped content of a quoted-string)
+	// is a #field-name list; field names hold no commas, so every comma
+	// separates elements.
+	for elem := range httpsyntax.ListElements([]string{unescape(list)}) {
+		if !httpsyntax.IsToken(elem) {
 			continue
 		}
 		valid++

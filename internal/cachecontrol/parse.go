@@ -1,5 +1,7 @@
 package cachecontrol
 
+import "github.com/larder-cache/larder/internal/httpsyntax"
+
 // ccState carries what parsing one Cache-Control field needs across its lines.
 type ccState struct {
 	d                  Directives
@@ -21,6 +23,11 @@ func parseCacheControl(lines []string) Directives {
 	return st.d
 }
 
+// parseLine parses the elements of one line. It tokenizes the line itself
+// rather than using httpsyntax.ListElements: an argument may be a
+// quoted-string holding commas (no-cache="a, b", RFC 9110 §5.6.4), and a
+// malformed element must be detected and skipped whole, quoted-strings
+// included.
 func (st *ccState) parseLine(s string) {
 	i := 0
 	for i < len(s) {
@@ -30,7 +37,7 @@ func (st *ccState) parseLine(s string) {
 			continue
 		}
 		start := i
-		for i < len(s) && isTchar(s[i]) {
+		for i < len(s) && httpsyntax.IsTchar(s[i]) {
 			i++
 		}
 		name := s[start:i]
@@ -58,7 +65,7 @@ func (st *ccState) parseLine(s string) {
 				i = end
 			} else {
 				vs := i
-				for i < len(s) && isTchar(s[i]) {
+				for i < len(s) && httpsyntax.IsTchar(s[i]) {
 					i++
 				}
 				val = s[vs:i]

@@ -1,6 +1,10 @@
 package cachecontrol
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/larder-cache/larder/internal/httpsyntax"
+)
 
 // Targeted fields (RFC 9213 §2.1) are Structured Field Dictionaries
 // (RFC 8941 §3.2, §4.2.2). This file holds a small, allocation-free
@@ -209,7 +213,7 @@ func (p *sfParser) token() (sfItem, bool) {
 	p.i++
 	for p.i < len(p.s) {
 		c := p.s[p.i]
-		if isTchar(c) || c == ':' || c == '/' {
+		if httpsyntax.IsTchar(c) || c == ':' || c == '/' {
 			p.i++
 			continue
 		}

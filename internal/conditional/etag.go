@@ -7,6 +7,8 @@
 // looked up under the common non-canonical spelling "ETag".
 package conditional
 
+import "github.com/larder-cache/larder/internal/httpsyntax"
+
 // ETag is an entity tag (RFC 9110 §8.8.3). Opaque keeps the surrounding double
 // quotes, e.g. `"xyz"`; Weak records the case-sensitive "W/" prefix.
 //
@@ -28,7 +30,7 @@ type ETag struct {
 // whitespace between "W/" and the quote all fail. The returned Opaque is a
 // substring of s, so ParseETag does not allocate.
 func ParseETag(s string) (ETag, bool) {
-	s = trimOWS(s)
+	s = httpsyntax.TrimOWS(s)
 	weak := false
 	if len(s) >= 2 && s[0] == 'W' && s[1] == '/' {
 		weak = true
@@ -132,7 +134,7 @@ func isWildcard(lines []string) bool {
 		for i := 0; i < len(line); {
 			var m string
 			m, i = nextMember(line, i)
-			m = trimOWS(m)
+			m = httpsyntax.TrimOWS(m)
 			switch {
 			case m == "":
 			case m == "*" && !star:
@@ -148,6 +150,9 @@ func isWildcard(lines []string) bool {
 // nextMember returns the list member of line starting at i (untrimmed) and the
 // index just past its terminating comma. Commas inside double quotes do not
 // terminate a member; an unterminated quote runs to the end of the line.
+// An opaque-tag is not a quoted-string: a backslash in it is an ordinary etagc
+// (RFC 9110 §8.8.3), not a quoted-pair, and a comma in it does not separate,
+// so neither httpsyntax.ListElements nor a quoted-string scanner fits.
 func nextMember(line string, i int) (string, int) {
 	start := i
 	inQuote := false
@@ -181,15 +186,4 @@ func validOpaque(s string) bool {
 // (RFC 9110 §8.8.3, obs-text = %x80-FF per §5.5).
 func isEtagc(c byte) bool {
 	return c == 0x21 || (c >= 0x23 && c <= 0x7e) || c >= 0x80
-}
-
-// trimOWS removes leading and trailing OWS (SP / HTAB, RFC 9110 §5.6.3).
-func trimOWS(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
 }

@@ -2,6 +2,7 @@ package conditional
 
 import (
 	"github.com/larder-cache/larder/internal/httpdate"
+	"github.com/larder-cache/larder/internal/httpsyntax"
 	"net/http"
 	"time"
 )
@@ -198,7 +199,7 @@ func singleDate(v []string) (time.Time, bool) {
 	if len(v) != 1 {
 		return time.Time{}, false
 	}
-	s := trimOWS(v[0])
+	s := httpsyntax.TrimOWS(v[0])
 	if s == "" {
 		return time.Time{}, false
 	}

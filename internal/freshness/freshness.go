@@ -31,11 +31,11 @@ package freshness
 import (
 	"math"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/larder-cache/larder/internal/cachecontrol"
 	"github.com/larder-cache/larder/internal/httpdate"
+	"github.com/larder-cache/larder/internal/httpsyntax"
 	"github.com/larder-cache/larder/internal/storability"
 )
 
@@ -243,18 +243,8 @@ func StaleProhibited(resp cachecontrol.Directives, shared bool) bool {
 // ageSeconds returns age_value from the Age field lines (RFC 9111 §5.1): the
 // first non-empty list member, or 0 if it is not valid delta-seconds.
 func ageSeconds(vs []string) int64 {
-	for _, line := range vs {
-		for line != "" {
-			var elem string
-			if i := strings.IndexByte(line, ','); i >= 0 {
-				elem, line = line[:i], line[i+1:]
-			} else {
-				elem, line = line, ""
-			}
-			if elem = strings.Trim(elem, " \t"); elem != "" { // RFC 9110 §5.6.1.2: skip empty elements
-				return deltaSeconds(elem)
-			}
-		}
+	for elem := range httpsyntax.ListElements(vs) { // RFC 9110 §5.6.1.2: skips empty elements
+		return deltaSeconds(elem)
 	}
 	return 0
 }

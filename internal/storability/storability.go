@@ -30,9 +30,9 @@ package storability
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/larder-cache/larder/internal/cachecontrol"
+	"github.com/larder-cache/larder/internal/httpsyntax"
 )
 
 // Reasons returned by Decide. "" means storable.
@@ -191,17 +191,9 @@ func Understood(status int) bool {
 
 // varyStar reports whether a Vary field value list contains "*".
 func varyStar(lines []string) bool {
-	for _, line := range lines {
-		for line != "" {
-			var elem string
-			if i := strings.IndexByte(line, ','); i >= 0 {
-				elem, line = line[:i], line[i+1:]
-			} else {
-				elem, line = line, ""
-			}
-			if strings.Trim(elem, " \t") == "*" {
-				return true
-			}
+	for elem := range httpsyntax.ListElements(lines) {
+		if elem == "*" {
+			return true
 		}
 	}
 	return false

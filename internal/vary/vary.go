@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/larder-cache/larder/internal/httpsyntax"
 )
 
 // Names returns the request field names nominated by the Vary field lines of
@@ -33,20 +35,18 @@ func Names(h http.Header) (names []string, star bool) {
 	}
 	// Pass 1: count members and the bytes that need lowercasing.
 	n, lowerBytes := 0, 0
-	for _, line := range lines {
-		forEachMember(line, func(m string) {
-			switch {
-			case m == "*":
-				star = true
-			case !isToken(m):
-				star = true
-			default:
-				n++
-				if hasUpper(m) {
-					lowerBytes += len(m)
-				}
+	for m := range httpsyntax.ListElements(lines) {
+		switch {
+		case m == "*":
+			star = true
+		case !httpsyntax.IsToken(m):
+			star = true
+		default:
+			n++
+			if hasUpper(m) {
+				lowerBytes += len(m)
 			}
-		})
+		}
 	}
 	if n == 0 {
 		return nil, star
@@ -57,20 +57,18 @@ func Names(h http.Header) (names []string, star bool) {
 	names = make([]string, 0, n)
 	var b strings.Builder
 	b.Grow(lowerBytes)
-	for _, line := range lines {
-		forEachMember(line, func(m string) {
-			if m == "*" || !isToken(m) {
-				return
+	for m := range httpsyntax.ListElements(lines) {
+		if m == "*" || !httpsyntax.IsToken(m) {
+			continue
+		}
+		if hasUpper(m) {
+			start := b.Len()
+			for i := 0; i < len(m); i++ {
+				b.WriteByte(lower(m[i]))
 			}
-			if hasUpper(m) {
-				start := b.Len()
-				for i := 0; i < len(m); i++ {
-					b.WriteByte(lower(m[i]))
-				}
-				m = b.String()[start:]
-			}
-			names = append(names, m)
-		})
+			m = b.String()[start:]
+		}
+		names = append(names, m)
 	}
 	slices.Sort(names)
 	names = slices.Compact(names)
@@ -170,11 +168,11 @@ func Merge(h http.Header, extra []string) string {
 		}
 		members = append(members, m)
 	}
-	for _, line := range h["Vary"] {
-		forEachMember(line, add)
+	for m := range httpsyntax.ListElements(h["Vary"]) {
+		add(m)
 	}
 	for _, e := range extra {
-		e = trimOWS(e)
+		e = httpsyntax.TrimOWS(e)
 		if e == "" || e == "*" {
 			continue
 		}
@@ -201,23 +199,6 @@ func Merge(h http.Header, extra []string) string {
 	return b.String()
 }
 
-// forEachMember calls fn with each non-empty, OWS-trimmed, comma-separated
-// member of line.
-func forEachMember(line string, fn func(string)) {
-	for line != "" {
-		i := strings.IndexByte(line, ',')
-		var m string
-		if i < 0 {
-			m, line = line, ""
-		} else {
-			m, line = line[:i], line[i+1:]
-		}
-		if m = trimOWS(m); m != "" {
-			fn(m)
-		}
-	}
-}
-
 // lookup returns the field lines of req for the lowercase field name name,
 // found under its canonical key (built on the stack, so without allocating)
 // or, failing that, under name itself.
@@ -226,7 +207,7 @@ func lookup(req http.Header, name string) ([]string, bool) {
 		return nil, false
 	}
 	var buf [64]byte
-	if len(name) <= len(buf) && isToken(name) {
+	if len(name) <= len(buf) && httpsyntax.IsToken(name) {
 		k := buf[:len(name)]
 		upper := true
 		for i := 0; i < len(name); i++ {
@@ -253,6 +234,8 @@ func lookup(req http.Header, name string) ([]string, bool) {
 // trimmed of OWS, joined by ",", and returns the length of that text. Commas
 // inside quoted strings (RFC 9110 §5.6.4, with quoted-pairs) do not separate
 // members; an unterminated quoted string runs to the end of its line.
+// normalize splits the lines itself, not with httpsyntax.ListElements, which
+// drops empty members and splits at every comma.
 func normalize(b *strings.Builder, lines []string) int {
 	n := 0
 	for i, line := range lines {
@@ -269,7 +252,7 @@ func normalize(b *strings.Builder, lines []string) int {
 				if j < 0 {
 					break
 				}
-				m := trimOWS(line[:j])
+				m := httpsyntax.TrimOWS(line[:j])
 				n += len(m) + 1
 				if b != nil {
 					b.WriteString(m)
@@ -277,7 +260,7 @@ func normalize(b *strings.Builder, lines []string) int {
 				}
 				line = line[j+1:]
 			}
-			m := trimOWS(line)
+			m := httpsyntax.TrimOWS(line)
 			n += len(m)
 			if b != nil {
 				b.WriteString(m)
@@ -295,7 +278,7 @@ func normalize(b *strings.Builder, lines []string) int {
 				}
 			case ',':
 				if !in {
-					m := trimOWS(line[start:j])
+					m := httpsyntax.TrimOWS(line[start:j])
 					n += len(m) + 1
 					if b != nil {
 						b.WriteString(m)
@@ -306,7 +289,7 @@ func normalize(b *strings.Builder, lines []string) int {
 			}
 		}
 		if start < len(line) {
-			m := trimOWS(line[start:])
+			m := httpsyntax.TrimOWS(line[start:])
 			n += len(m)
 			if b != nil {
 				b.WriteString(m)
@@ -314,32 +297,6 @@ func normalize(b *strings.Builder, lines []string) int {
 		}
 	}
 	return n
-}
-
-// isToken reports whether s is a token (RFC 9110 §5.6.2), the syntax of a
-// field-name (§5.1).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isTchar(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func isTchar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	switch c {
-	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
-		return true
-	}
-	return false
 }
 
 func hasUpper(s string) bool {
@@ -363,17 +320,6 @@ func upperASCII(c byte) byte {
 		return c - ('a' - 'A')
 	}
 	return c
-}
-
-// trimOWS removes leading and trailing OWS (SP / HTAB, RFC 9110 §5.6.3).
-func trimOWS(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // decLen is the number of decimal digits of n >= 0.
@@ -416,8 +362,10 @@ func selecting(req http.Header, name string, one *[1]string) ([]string, bool) {
 	var buf [16]string
 	members := buf[:0]
 	for _, line := range lines {
+		// Empty members are kept, as normalize keeps them, so not
+		// httpsyntax.ListElements.
 		for m := range strings.SplitSeq(line, ",") {
-			members = append(members, strings.Trim(m, " \t"))
+			members = append(members, httpsyntax.TrimOWS(m))
 		}
 	}
 	size := len(members)
