@@ -30,6 +30,10 @@ const (
 	OutcomeMethod Outcome = "method"
 	// OutcomeBypass: the request was not cacheable (e.g. an upgrade).
 	OutcomeBypass Outcome = "bypass"
+	// OutcomePreconditionFailed: an unsafe request whose preconditions failed
+	// against the fresh stored response was answered 412 without calling the
+	// handler (WithWritePreconditions).
+	OutcomePreconditionFailed Outcome = "precondition-failed"
 )
 
 // Event describes one request the cache handled; see WithObserver.

@@ -51,6 +51,7 @@ type config struct {
 	coalesceWait   time.Duration
 	hitForMiss     time.Duration
 	key            cachekey.Config // options_key.go
+	writeConds     bool            // preconditions.go
 }
 
 func defaultConfig() config {

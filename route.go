@@ -35,6 +35,7 @@ type route struct {
 	user       func(*http.Request) (string, bool)
 	invalidate func(*http.Request) []string
 	noInval    bool
+	writeConds bool // preconditions.go
 
 	cacheControl []string // precomputed Cache-Control value, nil if none
 }

@@ -74,7 +74,7 @@ func (x *exchange) fromCache() bool {
 	r := x.r
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		x.ev.Outcome, x.pass = OutcomeMethod, passMethod
-		return false
+		return x.writePreconditionFailed()
 	}
 	x.rf = gatherFields(r.Header)
 	if x.rf.upgrade {

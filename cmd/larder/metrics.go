@@ -20,7 +20,7 @@ var outcomes = []larder.Outcome{
 	larder.OutcomeHit, larder.OutcomeRevalidated, larder.OutcomeMiss,
 	larder.OutcomeVaryMiss, larder.OutcomeStale, larder.OutcomeStaleIfError,
 	larder.OutcomeRequest, larder.OutcomeOnlyIfCached, larder.OutcomeMethod,
-	larder.OutcomeBypass,
+	larder.OutcomeBypass, larder.OutcomePreconditionFailed,
 }
 
 // upstreamErrorReasons are the reason labels of larder_upstream_errors_total.
