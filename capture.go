@@ -2,6 +2,7 @@ package larder
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -22,8 +23,15 @@ import (
 // the fate constants below. capture only executes the decision; finish
 // reads it once the handler has returned.
 //
-// It keeps http.Flusher, http.Hijacker and io.ReaderFrom, and Unwrap lets
+// It keeps http.Flusher, http.Hijacker, io.ReaderFrom and the deprecated
+// http.CloseNotifier (gin's c.Stream calls it), and Unwrap lets
 // http.ResponseController reach the underlying writer.
+//
+// A handler that returns without writing anything produced no response:
+// the cache writes none either (finish), so what reaches the client is
+// what would without the cache: net/http's implicit 200 with no body, or
+// the response of a framework that renders errors after its handlers
+// return (echo, gin); a write after that goes straight to the client.
 type capture struct {
 	x          *exchange
 	rw         http.ResponseWriter
@@ -37,6 +45,7 @@ type capture struct {
 	over     bool  // the body outgrew the max object size
 	hijacked bool  // the handler took the connection
 	err      error // a write to the client failed
+	passing  bool  // the handler returned without writing: later writes go straight to the client
 
 	body     []byte
 	n        int64 // body bytes the handler wrote
@@ -84,6 +93,13 @@ func (cw *capture) WriteHeader(code int) {
 	if cw.wrote || cw.hijacked {
 		return
 	}
+	if cw.passing {
+		cw.rw.WriteHeader(code)
+		if code >= 200 || code == http.StatusSwitchingProtocols {
+			cw.wrote, cw.status, cw.toClient = true, code, true
+		}
+		return
+	}
 	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
 		// Informational responses (103 Early Hints) pass straight through.
 		if !cw.validating {
@@ -103,6 +119,11 @@ func (cw *capture) WriteHeader(code int) {
 func (cw *capture) Write(p []byte) (int, error) {
 	if !cw.wrote {
 		cw.WriteHeader(http.StatusOK)
+	}
+	if len(p) == 0 {
+		// As net/http's writer: nothing to write is no error, even where
+		// the status allows no body (204, 304).
+		return 0, nil
 	}
 	cw.n += int64(len(p))
 	if cw.fate.keeps() {
@@ -172,6 +193,40 @@ func (cw *capture) FlushError() error {
 		return nil
 	}
 	return http.NewResponseController(cw.rw).Flush()
+}
+
+// CloseNotify implements http.CloseNotifier, deprecated but still what
+// gin's c.Stream watches: the channel of the first writer down the Unwrap
+// chain that has one, else one that receives when the request's context
+// ends (the client went away, or the request is over).
+func (cw *capture) CloseNotify() <-chan bool {
+	for w := cw.rw; w != nil; {
+		//lint:ignore SA1019 http.CloseNotifier is deprecated, but frameworks (gin) still call it
+		if cn, ok := w.(http.CloseNotifier); ok {
+			return cn.CloseNotify()
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			break
+		}
+		w = u.Unwrap()
+	}
+	ch := make(chan bool, 1)
+	context.AfterFunc(cw.x.r.Context(), func() { ch <- true })
+	return ch
+}
+
+// pass lets the writes that come after the handler returned without writing
+// (a framework rendering its error page, or net/http's implicit 200) go
+// straight to the client, with the handler's header fields.
+func (cw *capture) pass() {
+	cw.passing, cw.fate = true, fatePass
+	if h := cw.x.w.Header(); cw.validating {
+		for k, v := range cw.header {
+			h[k] = v
+		}
+		cw.header = h
+	}
 }
 
 // Hijack hands the connection to the handler; the response is then not stored.

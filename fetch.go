@@ -69,7 +69,13 @@ func (x *exchange) forward(r *http.Request) {
 	cw := &capture{x: x, rw: x.w, header: x.w.Header(), fate: fatePass}
 	x.next.ServeHTTP(cw, r)
 	if !cw.wrote && !cw.hijacked {
-		cw.WriteHeader(http.StatusOK)
+		// Nothing written: net/http sends a 200 once the handler returns,
+		// which is a success, so the request invalidates as one would;
+		// a framework rendering an error page instead makes that an
+		// invalidation too many, never one too few.
+		cw.status = http.StatusOK
+		x.decide(cw)
+		x.noResponse(cw)
 	}
 }
 
@@ -96,6 +102,12 @@ func (x *exchange) decide(cw *capture) fate {
 	x.decorate(h, cw.status)
 	cw.cc, _ = cachecontrol.ParseTargeted(h, x.c.cfg.targeted)
 	plan, reason := x.admit(x.r.Method, cw.status, h, cw.cc, freshness.InitialAge(h, x.reqTime, cw.respTime), cw.respTime)
+	if reason == "" && cw.status >= 400 && plan.lifetime <= plan.initialAge && !storability.Explicit(cw.cc, h, x.shared) {
+		// An error that nothing makes fresh (a 404 without Cache-Control
+		// or Last-Modified) would be stored stale only: never served, it
+		// would fill the store, one entry per URL a scanner tries.
+		reason = storability.ReasonNoFreshness
+	}
 	if reason != "" {
 		x.ev.NotStored = reason
 		return fateStream
@@ -122,9 +134,10 @@ func (x *exchange) decorate(h http.Header, status int) {
 	if len(names) > 0 {
 		h["Vary"] = []string{vary.Merge(h, names)}
 	}
-	if rt != nil && rt.cacheControl != nil && h["Cache-Control"] == nil &&
-		status < 500 && storability.HeuristicallyCacheable(status) {
-		h["Cache-Control"] = []string{rt.cacheControl[0]}
+	if rt != nil && h["Cache-Control"] == nil {
+		if cc := rt.cacheControlFor(status); cc != "" {
+			h["Cache-Control"] = []string{cc}
+		}
 	}
 }
 
@@ -157,7 +170,11 @@ func (x *exchange) sendHeader(cw *capture) {
 // response stored, or nil.
 func (x *exchange) finish(cw *capture) *Entry {
 	if !cw.wrote && !cw.hijacked {
-		cw.WriteHeader(http.StatusOK)
+		// The handler produced no response: nothing to store, nor to
+		// validate with, nor to replace a stale response with.
+		x.ev.NotStored = reasonEmpty
+		x.noResponse(cw)
+		return nil
 	}
 	switch {
 	case cw.hijacked:
@@ -185,6 +202,28 @@ func (x *exchange) finish(cw *capture) *Entry {
 		x.drop(x.storedKey)
 	}
 	return nil
+}
+
+// reasonEmpty is the Event.NotStored reason of a handler that returned
+// without writing anything (no WriteHeader, no Write, no Flush).
+const reasonEmpty = "empty-handler"
+
+// noResponse ends an exchange whose handler returned without writing: the
+// cache writes nothing either, so that the client gets what it would get
+// without the cache, net/http's implicit 200 with no body or the response a
+// framework writes after its handler returned (an error page), and a write
+// after this goes straight to the client (capture.pass). The response
+// header gets the cache's Cache-Status member, and the event the status
+// net/http would send.
+func (x *exchange) noResponse(cw *capture) {
+	cw.pass()
+	h := x.w.Header()
+	member := x.c.cfg.name + "; fwd=" + fwdParam(x.ev.Outcome)
+	if x.ev.NotStored == reasonEmpty {
+		member += "; detail=empty-handler"
+	}
+	h["Cache-Status"] = append(h["Cache-Status"][:len(h["Cache-Status"]):len(h["Cache-Status"])], member)
+	x.ev.Status = http.StatusOK
 }
 
 // complete reports whether the handler delivered the whole response: no

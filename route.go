@@ -11,7 +11,7 @@ import (
 // RouteOption sets the cache policy of one route; see Cache.Route. Each maps one
 // route attribute of the chocs-cache seed:
 //
-//	cache_expiry=10         Expiry(10 * time.Second)
+//	cache_expiry=10         Expiry(10 * time.Second)  (2xx, 301 and 308; ExpiryFor for others)
 //	cache_vary=("a", "b")   Vary("a", "b")
 //	cache_control="public"  Public()
 //	cache_control="private" Private()  (with PerUser to store it server-side)
@@ -37,14 +37,77 @@ type route struct {
 	noInval    bool
 	writeConds bool // preconditions.go
 
-	cacheControl []string // precomputed Cache-Control value, nil if none
+	statusExpiry map[int]time.Duration // ExpiryFor
+
+	// Precomputed Cache-Control values: for the statuses Expiry covers (""
+	// if none), for the others (private routes: "private"), and for the
+	// statuses ExpiryFor names.
+	cacheControl string
+	otherCC      string
+	statusCC     map[int]string
 }
 
-// Expiry caches the route's responses for d and sends Cache-Control: max-age
-// (with public or private when set) unless the handler set its own
-// Cache-Control. It is the seed's cache_expiry.
+// Expiry caches the route's successful responses (200, 203, 204 and 206:
+// the 2xx statuses a cache may store by default) and permanent redirects
+// (301, 308) for d: it sends them with Cache-Control: max-age (with public
+// or private when set) unless the handler set its own Cache-Control. It is
+// the seed's cache_expiry. Other statuses, errors above all, get no max-age
+// from the route, so that a 404 is not served from the cache for d: the
+// handler's own Cache-Control decides for them, or ExpiryFor gives them a
+// lifetime of their own.
 func Expiry(d time.Duration) RouteOption {
 	return func(r *route) { r.expiry, r.hasExpiry = max(d, 0), true }
+}
+
+// ExpiryFor gives the route's responses with one of statuses their own
+// lifetime d, as Expiry does for successes (Cache-Control: max-age, unless
+// the handler set its own Cache-Control), like nginx's proxy_cache_valid:
+//
+//	c.Route(larder.Expiry(10*time.Second), larder.ExpiryFor(time.Minute, 404, 410))
+//
+// caches successes for 10 s and not-found answers for a minute. It
+// replaces Expiry's lifetime for the statuses it names, so ExpiryFor(d,
+// 200) sets that of 200 alone. Statuses outside 200-599, and 304 (which
+// the cache answers itself), are ignored. WithMaxErrorLifetime still caps
+// how long an error is kept. A 5xx given a lifetime is stored like any
+// response, but a stale stored response that stale-if-error lets the cache
+// serve in place of an error is still served instead.
+func ExpiryFor(d time.Duration, statuses ...int) RouteOption {
+	return func(r *route) {
+		for _, s := range statuses {
+			if s < 200 || s > 599 || s == http.StatusNotModified {
+				continue
+			}
+			if r.statusExpiry == nil {
+				r.statusExpiry = make(map[int]time.Duration)
+			}
+			r.statusExpiry[s] = max(d, 0)
+		}
+	}
+}
+
+// expiryStatus reports whether Expiry covers a status: the 2xx statuses
+// that are heuristically cacheable (RFC 9110 §15.1) and the permanent
+// redirects.
+func expiryStatus(status int) bool {
+	switch status {
+	case http.StatusOK, http.StatusNonAuthoritativeInfo, http.StatusNoContent, http.StatusPartialContent,
+		http.StatusMovedPermanently, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
+}
+
+// cacheControlFor returns the Cache-Control value the route gives a
+// response with this status when the handler set none ("" for none).
+func (rt *route) cacheControlFor(status int) string {
+	if cc, ok := rt.statusCC[status]; ok {
+		return cc
+	}
+	if expiryStatus(status) {
+		return rt.cacheControl
+	}
+	return rt.otherCC
 }
 
 // Vary sets the request header fields the route's responses vary on, replacing
@@ -115,23 +178,31 @@ func newRoute(opts []RouteOption) *route {
 			o(rt)
 		}
 	}
-	var cc string
+	var vis string
 	switch rt.vis {
 	case visPublic:
-		cc = "public"
+		vis = "public"
 	case visPrivate:
-		cc = "private"
+		vis = "private"
+		// A private route's other responses (its errors) are private too.
+		rt.otherCC = vis
 	}
-	if rt.hasExpiry {
-		ma := "max-age=" + strconv.FormatInt(int64(rt.expiry/time.Second), 10)
-		if cc != "" {
-			cc += ", " + ma
-		} else {
-			cc = ma
+	withMaxAge := func(d time.Duration) string {
+		ma := "max-age=" + strconv.FormatInt(int64(d/time.Second), 10)
+		if vis == "" {
+			return ma
 		}
+		return vis + ", " + ma
 	}
-	if cc != "" {
-		rt.cacheControl = []string{cc}
+	rt.cacheControl = vis
+	if rt.hasExpiry {
+		rt.cacheControl = withMaxAge(rt.expiry)
+	}
+	if len(rt.statusExpiry) > 0 {
+		rt.statusCC = make(map[int]string, len(rt.statusExpiry))
+		for s, d := range rt.statusExpiry {
+			rt.statusCC[s] = withMaxAge(d)
+		}
 	}
 	return rt
 }

@@ -109,7 +109,7 @@ func (x *exchange) fromCache() bool {
 		x.writeStored(e, m, age, "")
 		return true
 	}
-	if x.whileRevalidating(e, m, age) {
+	if x.whileRevalidating(e, m, age) && !requestBound(x.next) {
 		x.ev.Outcome = OutcomeHit
 		x.writeStored(e, m, age, x.c.cfg.name+"; hit; ttl="+itoa(ttlSeconds(e.Lifetime, age))+"; detail=stale-while-revalidate")
 		x.revalidateLater(e)
