@@ -61,6 +61,12 @@ func (x *exchange) admit(method string, status int, h http.Header, cc cachecontr
 		return storePlan{}, reasonKeyTooLong
 	}
 	lifetime, _ := freshness.Lifetime(status, h, cc, x.shared, respTime, x.c.heuristic())
+	if status >= 400 && lifetime <= age && !storability.Explicit(cc, h, x.shared) {
+		// An error that nothing makes fresh (a 404 without Cache-Control
+		// or Last-Modified) would be stored stale only: never served, it
+		// would fill the store, one entry per URL a scanner tries.
+		return storePlan{}, storability.ReasonNoFreshness
+	}
 	ttl := x.c.keepFor(lifetime, age, cc)
 	if status >= 400 && cfg.maxErrorLife > 0 {
 		// An error is kept at most maxErrorLife, fresh or stale.

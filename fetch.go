@@ -10,7 +10,6 @@ import (
 
 	"github.com/larder-cache/larder/internal/cachecontrol"
 	"github.com/larder-cache/larder/internal/freshness"
-	"github.com/larder-cache/larder/internal/storability"
 	"github.com/larder-cache/larder/internal/vary"
 )
 
@@ -102,12 +101,6 @@ func (x *exchange) decide(cw *capture) fate {
 	x.decorate(h, cw.status)
 	cw.cc, _ = cachecontrol.ParseTargeted(h, x.c.cfg.targeted)
 	plan, reason := x.admit(x.r.Method, cw.status, h, cw.cc, freshness.InitialAge(h, x.reqTime, cw.respTime), cw.respTime)
-	if reason == "" && cw.status >= 400 && plan.lifetime <= plan.initialAge && !storability.Explicit(cw.cc, h, x.shared) {
-		// An error that nothing makes fresh (a 404 without Cache-Control
-		// or Last-Modified) would be stored stale only: never served, it
-		// would fill the store, one entry per URL a scanner tries.
-		reason = storability.ReasonNoFreshness
-	}
 	if reason != "" {
 		x.ev.NotStored = reason
 		return fateStream
