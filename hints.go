@@ -63,13 +63,16 @@ func (x *exchange) readPrimary(ctx context.Context) (e, variant *Entry, vkey str
 		e, err = c.get(ctx, x.key)
 		return e, nil, "", err
 	}
-	vkey = variantKey(x.key, hint.Nonce, x.user, vary.Key(hint.VaryNames, x.r.Header))
-	if len(vkey) > c.cfg.maxKey {
+	vk := variantKey(x.key, hint.Nonce, x.user, vary.Key(hint.VaryNames, x.r.Header))
+	if len(vk) > c.cfg.maxKey {
 		e, err = c.get(ctx, x.key)
 		return e, nil, "", err
 	}
-	es, err := storeCall(c, ctx, "getmulti", x.key, func(ctx context.Context) ([]*Entry, error) {
-		return c.multi.GetMulti(ctx, []string{x.key, vkey})
+	// The closure takes copies: capturing x, or a named result, would
+	// move it to the heap on every lookup, hits included.
+	key := x.key
+	es, err := storeCall(c, ctx, "getmulti", key, func(ctx context.Context) ([]*Entry, error) {
+		return c.multi.GetMulti(ctx, []string{key, vk})
 	})
 	if err != nil || len(es) != 2 {
 		return nil, nil, "", err
@@ -78,7 +81,7 @@ func (x *exchange) readPrimary(ctx context.Context) (e, variant *Entry, vkey str
 	if e == nil || e.Kind != KindVary || e.Nonce != hint.Nonce || !slices.Equal(e.VaryNames, hint.VaryNames) {
 		return e, nil, "", nil // the hint is stale: the variant read is not the one
 	}
-	return e, es[1], vkey, nil
+	return e, es[1], vk, nil
 }
 
 // remember updates the hint of the request's URL after a lookup found e at

@@ -27,6 +27,18 @@ var errStoreBusy = errors.New("larder: too many store calls in flight")
 // given up on finishes in the background, its context cancelled.
 
 func (c *Cache) get(ctx context.Context, key string) (*Entry, error) {
+	if c.local {
+		// Directly, not through storeCall: its closure would escape, an
+		// allocation on every hit.
+		e, err := c.store.Get(ctx, key)
+		if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return nil, nil
+			}
+			return nil, c.storeError("get", key, ctx, err)
+		}
+		return e, nil
+	}
 	e, err := storeCall(c, ctx, "get", key, func(ctx context.Context) (*Entry, error) {
 		return c.store.Get(ctx, key)
 	})
