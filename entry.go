@@ -71,23 +71,41 @@ type Entry struct {
 }
 
 // Size is the approximate number of bytes the entry occupies, used by stores
-// bounded by bytes.
+// bounded by bytes: what it holds on the heap, as Go's allocator rounds it
+// (the Entry, its body, the header map with its value lists and strings,
+// Vary names, tags, nonce, and what the cache derived from the response when
+// it stored it). Strings count in full even when they are not on the heap
+// (a handler's literal values), and the body by its length, which the cache
+// keeps within an eighth of its capacity.
 func (e *Entry) Size() int {
 	if e == nil {
 		return 0
 	}
-	n := 128 + len(e.Body) + len(e.Nonce)
+	n := heapBytes(sizeofEntry, true) + len(e.Body) + stringBytes(e.Nonce)
+	compact := false
+	if e.meta != nil {
+		n += e.meta.heapSize()
+		compact = e.meta.flags&metaCompact != 0
+	}
+	if e.Header != nil {
+		n += headerMapBytes(len(e.Header))
+	}
 	for k, vs := range e.Header {
-		n += len(k) + 16
+		n += stringBytes(k)
+		if !compact {
+			n += heapBytes(len(vs)*sizeofString, true)
+		}
 		for _, v := range vs {
-			n += len(v) + 16
+			n += stringBytes(v)
 		}
 	}
+	n += heapBytes(len(e.VaryNames)*sizeofString, true)
 	for _, s := range e.VaryNames {
-		n += len(s) + 16
+		n += stringBytes(s)
 	}
+	n += heapBytes(len(e.Tags)*sizeofString, true)
 	for _, s := range e.Tags {
-		n += len(s) + 16
+		n += stringBytes(s)
 	}
 	return n
 }

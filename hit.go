@@ -17,21 +17,17 @@ func (x *exchange) writeStored(e *Entry, m *entryMeta, age time.Duration, cacheS
 	if x.rf.conditional {
 		status = x.evaluateStored(e, m)
 	}
-	var fields []field
-	switch status {
-	case e.Status:
-		fields = m.fields
-	case http.StatusNotModified:
-		fields = m.fields304
-	}
 	// The values go out in one new backing array: the stored entry's
 	// slices, and the shared Age and Cache-Status values, must never reach
 	// a handler that could write into them.
-	vals := make([]string, 0, m.nvalues(status == e.Status)+3)
-	for _, f := range fields {
-		start := len(vals)
-		vals = append(vals, f.values...)
-		h[f.name] = vals[start:len(vals):len(vals)]
+	var vals []string
+	switch status {
+	case e.Status:
+		vals = m.putFields(h, false)
+	case http.StatusNotModified:
+		vals = m.putFields(h, true)
+	default:
+		vals = make([]string, 0, 3)
 	}
 	if status != e.Status && status != http.StatusNotModified {
 		vals = append(vals, "text/plain; charset=utf-8")
@@ -40,7 +36,7 @@ func (x *exchange) writeStored(e *Entry, m *entryMeta, age time.Duration, cacheS
 	vals = append(vals, ageField(age))
 	h["Age"] = vals[len(vals)-1 : len(vals) : len(vals)]
 	if cacheStatus == "" {
-		vals = append(vals, x.hitStatus(e, m, age))
+		vals = append(vals, x.hitStatus(e, age))
 	} else {
 		vals = append(vals, cacheStatus)
 	}
@@ -60,6 +56,40 @@ func (x *exchange) writeStored(e *Entry, m *entryMeta, age time.Duration, cacheS
 	case status == http.StatusPreconditionFailed:
 		_, _ = x.w.Write([]byte("412 precondition failed\n"))
 	}
+}
+
+// putFields sets in h the stored header fields, or those a 304 carries
+// (only304), as views of one new array holding their values, which it
+// returns with room for three more.
+func (m *entryMeta) putFields(h http.Header, only304 bool) []string {
+	if m.refs == nil {
+		nf := len(m.strs) / 2
+		n := nf
+		if only304 {
+			n = int(m.n304)
+		}
+		vals := make([]string, n, n+3)
+		copy(vals, m.strs[:n])
+		for i, name := range m.strs[nf : nf+n] {
+			h[name] = vals[i : i+1 : i+1]
+		}
+		return vals
+	}
+	refs, n := *m.refs, len(m.strs)
+	if only304 {
+		refs, n = refs[:m.n304], m.values304()
+	}
+	vals := make([]string, n, n+3)
+	copy(vals, m.strs[:n])
+	alias := only304 && m.flags&metaETagAlias != 0
+	for _, f := range refs {
+		name := f.name
+		if alias && name == "ETag" {
+			name = "Etag" // as copy304 sends it
+		}
+		h[name] = vals[f.off:f.end:f.end]
+	}
+	return vals
 }
 
 // evaluateStored returns the status the request's preconditions give against

@@ -2,30 +2,82 @@ package larder
 
 import (
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Cache-Status field values (RFC 9211 §2). Each response gets one member,
 // appended after any member an upstream cache added.
 
-// hitStatus returns the Cache-Status field value of a hit, shared by the
-// hits on the same entry within one second (m may be nil).
-func (x *exchange) hitStatus(e *Entry, m *entryMeta, age time.Duration) string {
+// hitStatus returns the Cache-Status field value of a hit. The values are
+// shared by every hit of the caches with the same name (hitStatuses): an
+// entry keeps none of its own.
+func (x *exchange) hitStatus(e *Entry, age time.Duration) string {
 	ttl := ttlSeconds(e.Lifetime, age)
-	if m != nil {
-		if h := m.hit.Load(); h != nil && h.ttl == ttl {
-			return h.field
-		}
+	t := hitStatusesOf(x.c.cfg.name)
+	if t == nil {
+		return formatHit(x.c.cfg.name, ttl)
 	}
+	slot := &t.slots[uint64(ttl)%uint64(len(t.slots))]
+	if h := slot.Load(); h != nil && h.ttl == ttl {
+		return h.field
+	}
+	h := &hitMember{ttl: ttl, field: formatHit(t.name, ttl)}
+	slot.Store(h)
+	return h.field
+}
+
+func formatHit(name string, ttl int64) string {
 	b := make([]byte, 0, 48)
-	b = append(b, x.c.cfg.name...)
+	b = append(b, name...)
 	b = append(b, "; hit; ttl="...)
 	b = strconv.AppendInt(b, ttl, 10)
-	field := string(b)
-	if m != nil {
-		m.hit.Store(&hitMember{ttl: ttl, field: field})
+	return string(b)
+}
+
+// hitStatuses holds, for one cache name, the Cache-Status values of hits,
+// one slot per ttl modulo its size: hits with the same ttl share one value,
+// whichever entry they hit, and a slot holds the latest ttl that used it.
+type hitStatuses struct {
+	name  string
+	slots [1024]atomic.Pointer[hitMember]
+}
+
+type hitMember struct {
+	ttl   int64
+	field string
+}
+
+// maxHitStatuses bounds the names with a table; hits of caches with other
+// names format their value each time.
+const maxHitStatuses = 16
+
+var hitTables struct {
+	last   atomic.Pointer[hitStatuses] // the table most recently looked up
+	byName sync.Map                    // name → *hitStatuses
+	n      atomic.Int32
+}
+
+// hitStatusesOf returns the table of a cache name, or nil when there are
+// already maxHitStatuses tables.
+func hitStatusesOf(name string) *hitStatuses {
+	if t := hitTables.last.Load(); t != nil && t.name == name {
+		return t
 	}
-	return field
+	v, ok := hitTables.byName.Load(name)
+	if !ok {
+		if hitTables.n.Load() >= maxHitStatuses {
+			return nil
+		}
+		var loaded bool
+		if v, loaded = hitTables.byName.LoadOrStore(name, &hitStatuses{name: name}); !loaded {
+			hitTables.n.Add(1)
+		}
+	}
+	t := v.(*hitStatuses)
+	hitTables.last.Store(t)
+	return t
 }
 
 // forwardStatus is the member of a response the handler produced.

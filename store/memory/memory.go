@@ -38,7 +38,7 @@ const DefaultMaxBytes = 256 << 20
 // Options configures a Store. The zero value is ready to use.
 type Options struct {
 	// MaxBytes bounds the total size of stored entries: each one's
-	// Entry.Size plus the length of its key plus 32 bytes. Zero means 256 MiB.
+	// Entry.Size plus the length of its key plus KeyOverhead. Zero means 256 MiB.
 	// Negative is an error. The bound holds once otter's maintenance has caught
 	// up with the latest writes, which it does on its own shortly after them.
 	MaxBytes int64
@@ -112,14 +112,17 @@ func New(opts Options) (*Store, error) {
 	return s, nil
 }
 
-// keyOverhead is what a key costs beyond its bytes: its string header in
-// otter's node and the table slot that points at the node.
-const keyOverhead = 32
+// KeyOverhead is what the weigher counts for a key beyond its bytes:
+// otter's node and its table slot, about 120 bytes per key (measured). With
+// it, what the store counts for the responses a cache stores (Entry.Size
+// estimates their heap) is within 10% of the heap they hold, and a little
+// over, so that MaxBytes bounds real memory (TestWeightMatchesHeap).
+const KeyOverhead = 120
 
 // size is what an entry under key counts against MaxBytes: the entry's
 // Size and the key, which can be as large as the entry (a long URL).
 func size(key string, e *larder.Entry) int64 {
-	return int64(e.Size()) + int64(len(key)) + keyOverhead
+	return int64(e.Size()) + int64(len(key)) + KeyOverhead
 }
 
 // weight is size for otter, which weighs in uint32.

@@ -83,9 +83,9 @@ func TestByteBound(t *testing.T) {
 	ctx := context.Background()
 	body := make([]byte, 1000)
 	// Keys of one length, so that every entry weighs the same: its Size,
-	// its key and the 32 bytes of overhead a key costs.
+	// its key and the KeyOverhead a key costs.
 	key := func(i int) string { return fmt.Sprintf("k%05d", i) }
-	size := entry(body).Size() + len(key(0)) + 32
+	size := entry(body).Size() + len(key(0)) + memory.KeyOverhead
 	n := 10 * maxBytes / size
 	for i := range n {
 		if err := s.Set(ctx, key(i), entry(body), time.Hour); err != nil {
@@ -135,7 +135,7 @@ func TestOversizeEntryNotStored(t *testing.T) {
 	}
 	// An entry of exactly MaxBytes is stored.
 	exact := entry(nil)
-	exact.Body = make([]byte, 4096-exact.Size()-len("exact")-32)
+	exact.Body = make([]byte, 4096-exact.Size()-len("exact")-memory.KeyOverhead)
 	if err := s.Set(ctx, "exact", exact, time.Hour); err != nil {
 		t.Fatal(err)
 	}
