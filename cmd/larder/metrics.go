@@ -35,7 +35,7 @@ var notStoredReasons = []string{
 	"method", "status", "partial", "must-understand", "request-no-store", "no-store",
 	"private", "authorization", "cookie", "vary-star", "no-freshness",
 	// the cache
-	"set-cookie", "trailer", "too-large", "stale", "incomplete", "short-body", "key-too-large", "queue-full", "invalidated",
+	"set-cookie", "trailer", "too-large", "stale", "incomplete", "short-body", "key-too-large", "queue-full", "invalidated", "empty-handler",
 }
 
 // notStoredOther is the label of a NotStored reason not in notStoredReasons.
