@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -106,7 +107,8 @@ func TestAccessLogOutcome(t *testing.T) {
 		io.WriteString(w, "content")
 	})
 	var logs syncBuffer
-	h := &accessLog{next: cache.Middleware(origin), logger: slog.New(slog.NewJSONHandler(&logs, nil)), enabled: true}
+	h := &accessLog{next: cache.Middleware(origin), logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+		out: newAccessLogger(formatJSON, &logs, 0, 0, nil)}
 	send := func(method, target string, kv ...string) {
 		r := httptest.NewRequest(method, target, nil)
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -184,7 +186,7 @@ func TestAccessLogNoCache(t *testing.T) {
 	h := &accessLog{next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Status", "Larder; hit") // not read: only the observer says
 		io.WriteString(w, "x")
-	}), logger: slog.New(slog.NewJSONHandler(&logs, nil)), enabled: true}
+	}), logger: slog.New(slog.NewJSONHandler(&logs, nil)), out: newAccessLogger(formatJSON, &logs, 0, 0, nil)}
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	lines := requestLines(t, logs.String())
 	if len(lines) != 1 || lines[0]["cache"] != "" {
@@ -205,8 +207,8 @@ func TestAccessLogOff(t *testing.T) {
 func TestPanicRecovered(t *testing.T) {
 	var logs syncBuffer
 	h := &accessLog{
-		logger:  slog.New(slog.NewTextHandler(&logs, nil)),
-		enabled: true,
+		logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		out:    newAccessLogger(formatText, &logs, 0, 0, nil),
 		next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch r.URL.Path {
 			case "/early":
@@ -256,5 +258,36 @@ func TestPanicRecovered(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "panic serving request") {
 		t.Errorf("panic not logged:\n%s", logs.String())
+	}
+}
+
+// TestSlotContext: the request context the access log makes carries the
+// slot and everything of its parent, and contexts derived from it are
+// canceled through the parent's tree, without a goroutine each.
+func TestSlotContext(t *testing.T) {
+	type key struct{}
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
+	sc := &slotContext{Context: parent}
+	var ctx context.Context = sc
+	if ctx.Value(key{}) != "v" || ctx.Value(outcomeSlotKey{}) != &sc.slot {
+		t.Fatalf("values: %v %v", ctx.Value(key{}), ctx.Value(outcomeSlotKey{}))
+	}
+	before := runtime.NumGoroutine()
+	var children []context.Context
+	for range 100 {
+		c, stop := context.WithCancel(ctx)
+		defer stop()
+		children = append(children, c)
+	}
+	if n := runtime.NumGoroutine(); n > before+10 {
+		t.Errorf("%d goroutines for 100 derived contexts", n-before)
+	}
+	cancel()
+	for _, c := range children {
+		select {
+		case <-c.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("a derived context was not canceled with its parent")
+		}
 	}
 }

@@ -38,6 +38,10 @@ type config struct {
 	logFormat         string
 	logLevel          slog.Level
 	accessLog         bool
+	accessLogFormat   accessFormat
+	accessLogStdout   bool          // the access log on stdout, not stderr
+	accessLogBuffer   int           // bytes; 0: each line written at once
+	accessLogFlush    time.Duration // the longest a line waits in the buffer
 	bodyTimeout       time.Duration // 0: the body is not timed
 	bodyMinRate       int64         // bytes/s; 0: no extension
 	upstreamMaxConns  int           // 0: unlimited
@@ -68,6 +72,8 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*
 	fs.SetOutput(io.Discard)
 	var (
 		upstream, store, logFormat, logLevel string
+		accessFormatName, accessOutput       string
+		accessBuffer                         = bufferSizeValue(defaultAccessLogBuffer)
 		c                                    = config{maxObjectSize: larder.DefaultMaxObjectSize}
 		passHeaders                          listValue
 		keyDrop, keyCookies, keyHeaders      listValue
@@ -77,7 +83,7 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*
 	bodyMinRate := rateValue(proxy.DefaultBodyMinRate)
 	fs.StringVar(&upstream, "upstream", "", "origin `URL` (http or https) the proxy forwards to; required")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "`address` the proxy listens on")
-	fs.StringVar(&store, "store", defaultStore, "cache store `URL`; only memory://?size=SIZE is supported for now")
+	fs.StringVar(&store, "store", defaultStore, "cache store `URL`: memory://?size=SIZE, redis://host:port/db, redis+cluster://h1:p1,h2:p2, redis+sentinel://h:26379/master, memcache://h1:11211,h2:11211, disk:///dir?size=SIZE")
 	fs.StringVar(&c.admin, "admin", "", "`address` of the admin API (purge, /metrics, /healthz); off when empty")
 	fs.StringVar(&c.adminToken, "admin-token", "", "bearer `token` the admin API requires; mandatory unless --admin is a loopback address (prefer the environment variable)")
 	fs.Var(&maxObject, "max-object-size", "largest response body stored (`SIZE`: 1000000, 512KiB, 8MiB, 1GiB, ...)")
@@ -89,6 +95,10 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*
 	fs.StringVar(&logFormat, "log-format", "text", "log `format`: text or json")
 	fs.StringVar(&logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.BoolVar(&c.accessLog, "access-log", true, "log every request (method, path, status, cache outcome, bytes, duration)")
+	fs.StringVar(&accessFormatName, "access-log-format", "", "access log `format`: text or json (lines of the daemon's log, at level info: off with --log-level warn or error), common or combined (nginx's, for GoAccess and other tools that read it); default: the --log-format")
+	fs.StringVar(&accessOutput, "access-log-output", "stderr", "where the access log goes: stderr (with the daemon's log) or stdout (alone)")
+	fs.Var(&accessBuffer, "access-log-buffer", "most access log bytes (`SIZE`) waiting to be written, in memory; lines beyond it, when the output cannot keep up, are dropped and counted (larder_access_log_dropped_total); 0: no buffer, each request writes its line, blocking while the output blocks")
+	fs.DurationVar(&c.accessLogFlush, "access-log-flush", defaultAccessLogFlush, "longest an access log line waits in the buffer before it is written (sooner once 32KiB are waiting; all at shutdown)")
 	fs.DurationVar(&c.bodyTimeout, "body-timeout", proxy.DefaultBodyTimeout, "how long a client may take to send a request body, plus 1s per --body-min-rate bytes received (408 and the connection closed after); 0: no limit")
 	fs.Var(&bodyMinRate, "body-min-rate", "bytes per second (`SIZE`: 500, 1KiB, ...): each that many bytes of a request body received extend --body-timeout by 1s; 0: no extension, the whole body within --body-timeout")
 	fs.IntVar(&c.upstreamMaxConns, "upstream-max-conns", 0, "most connections (`N`) open to the upstream at once, requests beyond waiting for one; 0: unlimited")
@@ -188,6 +198,9 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*
 	}
 	if err := c.logLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
+	}
+	if err := c.checkAccessLog(accessFormatName, accessOutput, int64(accessBuffer)); err != nil {
+		return nil, err
 	}
 	if c.admin != "" && c.adminToken == "" && !isLoopback(c.admin) {
 		return nil, fmt.Errorf("--admin %s is not a loopback address: set --admin-token (or %s)", c.admin, envName("admin-token"))

@@ -103,9 +103,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fail("--upstream: %v", err)
 	}
 
+	alog := newAccessLog(cfg, stdout, stderr, logger) // nil when off; closed below, once the servers are
+	m.reg.MustRegister(accessLogCollector{alog})
 	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
 	servers := []*http.Server{{
-		Handler:           &accessLog{next: cache.Middleware(upstream), logger: logger, enabled: cfg.accessLog},
+		Handler:           &accessLog{next: cache.Middleware(upstream), logger: logger, out: alog},
+		ConnContext:       alog.ConnContext(), // the access log's outcome slot, per connection
 		ReadHeaderTimeout: cfg.readHeaderTimeout,
 		IdleTimeout:       cfg.idleTimeout,
 		ErrorLog:          errorLog,
@@ -156,6 +159,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			code = exitFailure
 		}
 	}
+	alog.Close() // the lines still buffered
 	logger.Info("stopped")
 	return code
 }
