@@ -3,12 +3,13 @@ package disk
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/larder-cache/larder/internal/bytesize"
 )
 
 // ParseURL parses a store URL of the disk scheme, as larder's --store flag
@@ -102,37 +103,5 @@ func ParseURL(s string) (dir string, opts Options, err error) {
 
 func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
-var sizeUnits = []struct {
-	suffix string
-	mult   int64
-}{
-	// Longest suffixes first so that "KiB" is not read as "B".
-	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"tib", 1 << 40},
-	{"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9}, {"tb", 1e12},
-	{"b", 1},
-}
-
-// parseSize parses a positive byte count: a plain number of bytes, or a
-// number with a unit, binary or decimal, case-insensitive.
-func parseSize(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	lower := strings.ToLower(t)
-	mult := int64(1)
-	for _, u := range sizeUnits {
-		if strings.HasSuffix(lower, u.suffix) {
-			mult, t = u.mult, strings.TrimSpace(t[:len(t)-len(u.suffix)])
-			break
-		}
-	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || t == "" || t[0] == '+' {
-		return 0, fmt.Errorf("invalid size %q (want e.g. 1000000, 512KiB, 256MiB, 10GiB)", s)
-	}
-	if n <= 0 {
-		return 0, fmt.Errorf("invalid size %q: must be positive", s)
-	}
-	if n > math.MaxInt64/mult {
-		return 0, fmt.Errorf("invalid size %q: too large", s)
-	}
-	return n * mult, nil
-}
+// parseSize parses a positive byte count (internal/bytesize).
+func parseSize(s string) (int64, error) { return bytesize.Parse(s) }
