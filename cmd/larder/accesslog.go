@@ -615,6 +615,15 @@ func appendTextString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
+// textSafe holds, for each ASCII byte, whether a text value holding it may
+// go unquoted: slog's rule, a table for speed.
+var textSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = c == '\\' || c != ' ' && c != '=' && jsonSafe(byte(c))
+	}
+	return t
+}()
+
 // needsQuoting is slog's (log/slog/text_handler.go).
 func needsQuoting(s string) bool {
 	if len(s) == 0 {
@@ -623,7 +632,7 @@ func needsQuoting(s string) bool {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c != '\\' && (c == ' ' || c == '=' || !jsonSafe(c)) {
+			if !textSafe[c] {
 				return true
 			}
 			i++
