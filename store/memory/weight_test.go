@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/larder-cache/larder"
 	"github.com/larder-cache/larder/store/memory"
@@ -111,11 +112,16 @@ func (o *weightOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if o.more {
 		h["Last-Modified"] = []string{lit("Mon, 02 Jan 2006 15:04:05 GMT")}
-		h["Date"] = []string{lit("Mon, 30 Nov 2026 16:00:00 GMT")}
+		h["Date"] = []string{lit(weightDate)}
 		h["X-Request-Id"] = []string{strconv.Itoa(id * 7919)}
 	}
 	_, _ = w.Write([]byte(o.body))
 }
+
+// weightDate is the Date of the weight test's responses: now, formatted
+// once, so that they are fresh (a fixed date would make them stale once the
+// clock passes it by max-age) and the string is shared like a literal.
+var weightDate = time.Now().UTC().Format(http.TimeFormat)
 
 type weightWriter struct {
 	h      http.Header
