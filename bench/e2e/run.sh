@@ -43,6 +43,13 @@ NGINX_PORT=${NGINX_PORT:-18082}
 VARNISH_PORT=${VARNISH_PORT:-18083}
 CEILING_PORT=${CEILING_PORT:-18084}
 DEFAULT_PORT=${DEFAULT_PORT:-18085}
+# larder and larder-default are restarted at the start of every round but
+# the first (RESTART=0: not), filled and warmed for RESTART_WARMUP per size:
+# two processes of one binary and configuration can differ by a few % in
+# throughput for their whole life (heap layout, hash seeds), as much as the
+# access log's cost, which their comparison measures.
+RESTART=${RESTART:-1}
+RESTART_WARMUP=${RESTART_WARMUP:-1s}
 TARGETS=${TARGETS:-origin ceiling larder larder-default nginx varnish}
 HOST=127.0.0.1
 
@@ -98,8 +105,8 @@ for port in "$ORIGIN_PORT" "$LARDER_PORT" "$NGINX_PORT" "$VARNISH_PORT" "$CEILIN
   fi
 done
 
-# Each server is started with "taskset ... &" directly (no function or
-# subshell), so that $! is the server's own pid: taskset execs it.
+# Each server is started with "taskset ... &" directly (no subshell), so
+# that $! is the server's own pid: taskset execs it.
 taskset -c "$SERVER_CPU" "$tmp/origin" -listen "$HOST:$ORIGIN_PORT" >"$tmp/origin.log" 2>&1 &
 pids+=($!); origin_pid=$!
 declare -A pid
@@ -108,26 +115,41 @@ if has ceiling; then
   pids+=($!); pid[ceiling]=$!
 fi
 
-# The access log is off, as in the nginx config; Varnish logs only to its
-# shared-memory log, which nothing reads here.
-if has larder; then
-  taskset -c "$SERVER_CPU" "$tmp/larder" --upstream "http://$HOST:$ORIGIN_PORT" --listen "$HOST:$LARDER_PORT" \
-    --access-log=false --log-level warn >"$tmp/larder.log" 2>&1 &
-  pids+=($!); pid[larder]=$!
-fi
-
-# The default configuration: the access log on (text lines on stderr,
-# buffered). Its stderr is a pipe, as under a service manager or a container
-# runtime, read by awk on the client CPU, which counts the access log lines
-# (and their bytes) and keeps the daemon's other lines.
-if has larder-default; then
-  taskset -c "$SERVER_CPU" "$tmp/larder" --upstream "http://$HOST:$ORIGIN_PORT" --listen "$HOST:$DEFAULT_PORT" \
-    2> >(taskset -c "$CLIENT_CPU" awk -v logf="$tmp/larder-default.log" -v countf="$tmp/larder-default.count" '
-      / msg=request / { n++; b += length($0) + 1; next }
-      { print > logf; fflush(logf) }
-      END { print n + 0, b + 0 > countf }') &
-  pids+=($!); pid[larder-default]=$!
-fi
+# larder: the access log off, as in the nginx config; Varnish logs only to
+# its shared-memory log, which nothing reads here.
+# larder-default: the default configuration, the access log on (text lines
+# on stderr, buffered). Its stderr is a pipe, as under a service manager or
+# a container runtime, read by awk on the client CPU, which counts the
+# access log lines (and their bytes) of each process and keeps the daemon's
+# other lines.
+default_gen=0    # larder-default processes started
+default_curls=0  # requests curl sent to larder-default
+default_exit=0   # the first non-zero exit status of a larder-default stopped
+start_larder() { # target
+  case $1 in
+    larder)
+      taskset -c "$SERVER_CPU" "$tmp/larder" --upstream "http://$HOST:$ORIGIN_PORT" --listen "$HOST:$LARDER_PORT" \
+        --access-log=false --log-level warn >>"$tmp/larder.log" 2>&1 &
+      ;;
+    larder-default)
+      default_gen=$((default_gen + 1))
+      taskset -c "$SERVER_CPU" "$tmp/larder" --upstream "http://$HOST:$ORIGIN_PORT" --listen "$HOST:$DEFAULT_PORT" \
+        2> >(taskset -c "$CLIENT_CPU" awk -v logf="$tmp/larder-default.log" -v countf="$tmp/larder-default.count.$default_gen" '
+          / msg=request / { n++; b += length($0) + 1; next }
+          { print >> logf; fflush(logf) }
+          END { print n + 0, b + 0 > countf }') &
+      ;;
+  esac
+  pids+=($!); pid[$1]=$!
+}
+stop_larder() { # target: SIGTERM, the graceful shutdown
+  local st=0
+  kill -TERM "${pid[$1]}" 2>/dev/null || true
+  wait "${pid[$1]}" || st=$?
+  if [ "$1" = larder-default ] && [ "$st" -ne 0 ] && [ "$default_exit" -eq 0 ]; then default_exit=$st; fi
+}
+has larder && start_larder larder
+has larder-default && start_larder larder-default
 
 if has nginx; then
   mkdir -p "$tmp/nginx"
@@ -159,6 +181,7 @@ wait_up() { # name port pid
 declare -A port=([origin]=$ORIGIN_PORT [ceiling]=$CEILING_PORT [larder]=$LARDER_PORT [larder-default]=$DEFAULT_PORT
   [nginx]=$NGINX_PORT [varnish]=$VARNISH_PORT)
 for t in "${targets[@]}"; do wait_up "$t" "${port[$t]}" "${pid[$t]}"; done
+default_curls=1
 caches=()
 for t in "${targets[@]}"; do
   case $t in origin | ceiling) ;; *) caches+=("$t") ;; esac
@@ -192,6 +215,7 @@ for path in "${paths[@]}"; do
     curl -s -o /dev/null "http://$HOST:${port[$t]}/$path"
   done
 done
+default_curls=$((default_curls + 2 * ${#paths[@]})) # the hit check above, the header dump below
 hdrs="$tmp/headers.txt"
 : >"$hdrs"
 for path in "${paths[@]}"; do
@@ -233,6 +257,20 @@ secs=${DURATION%s}
 total=$((ROUNDS * ${#paths[@]} * ${#targets[@]}))
 k=0
 for r in $(seq 1 "$ROUNDS"); do
+  if [ "$r" -gt 1 ] && [ "$RESTART" = 1 ]; then
+    for t in larder larder-default; do
+      has "$t" || continue
+      stop_larder "$t"
+      start_larder "$t"
+      wait_up "$t" "${port[$t]}" "${pid[$t]}"
+      for path in "${paths[@]}"; do
+        curl -s -o /dev/null "http://$HOST:${port[$t]}/$path"
+        taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$RESTART_WARMUP" "http://$HOST:${port[$t]}/$path" \
+          >"$tmp/warm-$path-$t-r$r.txt"
+      done
+      if [ "$t" = larder-default ]; then default_curls=$((default_curls + 1 + ${#paths[@]})); fi
+    done
+  fi
   for path in "${paths[@]}"; do
     for t in "${targets[@]}"; do
       k=$((k + 1))
@@ -266,15 +304,17 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 # stopped (answered, and logged, but not counted). larder-default is stopped
 # with SIGTERM, its graceful shutdown writing the lines still buffered.
 if has larder-default; then
-  default_exit=0
-  kill -TERM "${pid[larder-default]}"
-  wait "${pid[larder-default]}" || default_exit=$?
-  for _ in $(seq 1 100); do [ -s "$tmp/larder-default.count" ] && break; sleep 0.1; done
-  read -r log_lines log_bytes <"$tmp/larder-default.count"
-  wrk_done=$(cat "$tmp"/warm-*-larder-default.txt "$tmp"/wrk-*-larder-default.txt |
+  stop_larder larder-default
+  for _ in $(seq 1 100); do
+    [ "$(ls "$tmp"/larder-default.count.* 2>/dev/null | wc -l)" -ge "$default_gen" ] && break
+    sleep 0.1
+  done
+  sleep 0.2
+  read -r log_lines log_bytes < <(cat "$tmp"/larder-default.count.* | awk '{n += $1; b += $2} END {print n + 0, b + 0}')
+  wrk_done=$(cat "$tmp"/warm-*-larder-default*.txt "$tmp"/wrk-*-larder-default.txt |
     awk '/ requests in / {n += $1} END {print n + 0}')
-  runs=$(ls "$tmp"/warm-*-larder-default.txt "$tmp"/wrk-*-larder-default.txt | wc -l)
-  curls=$((1 + 2 * ${#paths[@]})) # wait_up, the hit check, the header dump
+  runs=$(ls "$tmp"/warm-*-larder-default*.txt "$tmp"/wrk-*-larder-default.txt | wc -l)
+  curls=$default_curls
   dropped=$({ grep 'lines dropped' "$tmp/larder-default.log" || true; } | sed -n 's/.* dropped=\([0-9]*\).*/\1/p' | awk '{n += $1} END {print n + 0}')
 fi
 
@@ -313,7 +353,9 @@ mkdir -p "$results"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 report="$results/e2e-$stamp.md"
 {
-  echo "## End to end ($ROUNDS rounds of ${DURATION} per target and size, wrk -t1 -c$CONNS, servers on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU)"
+  restarted=""
+  [ "$RESTART" = 1 ] && { has larder || has larder-default; } && restarted=", larder processes restarted every round"
+  echo "## End to end ($ROUNDS rounds of ${DURATION} per target and size, wrk -t1 -c$CONNS, servers on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU$restarted)"
   echo
   echo "| body | server | req/s (median) | × Varnish | × origin direct | k req/s min–max | p50 ms | p99 ms | MB/s | server CPU % | wrk CPU % | origin requests during its runs | errors | req per server CPU-second (median) |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -377,8 +419,8 @@ report="$results/e2e-$stamp.md"
     lo=$((wrk_done + curls)); hi=$((wrk_done + curls + CONNS * runs))
     ok="**no**"
     [ "$log_lines" -ge "$lo" ] && [ "$log_lines" -le "$hi" ] && ok=yes
-    printf 'Access log of larder-default (read from its stderr, a pipe; the daemon stopped with SIGTERM, exit status %s): %s request lines (%s MB) for %s requests wrk completed and %s curl sent (up to %s more in flight when wrk stopped, %s runs × %s connections): all logged: %s. Lines dropped (its log): %s.\n' \
-      "$default_exit" "$log_lines" "$(awk -v b="$log_bytes" 'BEGIN {printf "%.0f", b / 1048576}')" "$wrk_done" "$curls" "$((CONNS * runs))" "$runs" "$CONNS" "$ok" "$dropped"
+    printf 'Access log of larder-default (read from its stderr, a pipe; %s processes, each stopped with SIGTERM, exit status %s): %s request lines (%s MB) for %s requests wrk completed and %s curl sent (up to %s more in flight when wrk stopped, %s runs × %s connections): all logged: %s. Lines dropped (its log): %s.\n' \
+      "$default_gen" "$default_exit" "$log_lines" "$(awk -v b="$log_bytes" 'BEGIN {printf "%.0f", b / 1048576}')" "$wrk_done" "$curls" "$((CONNS * runs))" "$runs" "$CONNS" "$ok" "$dropped"
     echo
   fi
   echo "| target (ratio of medians, this run) | measured | met |"
@@ -399,6 +441,12 @@ report="$results/e2e-$stamp.md"
       d1=$(col 1k larder-default 4 | median); d64=$(col 64k larder-default 4 | median)
       check "larder default configuration (access log on) ≥ 0.95 × --access-log=false, 1 KiB" "$(ratio4 "$d1" "$l1")" 0.95
       check "larder default configuration (access log on) ≥ 0.95 × --access-log=false, 64 KiB" "$(ratio4 "$d64" "$l64")" 0.95
+      # Paired by round: the two are measured one after the other, so their
+      # ratio in a round does not see the load changing from round to round.
+      for path in "${paths[@]}"; do
+        check "the same, $path, median of the rounds' ratios" \
+          "$(for r in $(seq 1 "$ROUNDS"); do ratio4 "$(cell "$r" "$path" larder-default)" "$(cell "$r" "$path" larder)"; echo; done | median)" 0.95
+      done
       for path in "${paths[@]}"; do
         check "the same per server CPU-second, $path" \
           "$(ratio4 "$(eff "$path" larder-default | median)" "$(eff "$path" larder | median)")" 0.95
