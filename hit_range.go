@@ -60,7 +60,10 @@ func (x *exchange) writeRanges(h http.Header, e *Entry, rs []ranges.Range, err e
 // written, and each part's data is written straight from the stored body.
 func (x *exchange) writeMultipart(h http.Header, e *Entry, rs []ranges.Range) {
 	size := int64(len(e.Body))
-	ctype := firstValue(e.Header, "Content-Type")
+	var ctype string
+	if v := x.c.metaOf(e).lookup("Content-Type"); len(v) > 0 {
+		ctype = v[0]
+	}
 	if strings.ContainsAny(ctype, "\r\n") {
 		ctype = ""
 	}

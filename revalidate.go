@@ -61,7 +61,7 @@ func (x *exchange) headUpdate(cw *capture) {
 // reaches this client only.
 func (x *exchange) refresh(cw *capture) (served, stored *Entry) {
 	old := x.stale
-	merged := mergeHeader(old.Header, cw.header)
+	merged := mergeHeader(old.Fields(), cw.header)
 	cc, _ := cachecontrol.ParseTargeted(merged, x.c.cfg.targeted)
 	served = &Entry{
 		Kind:         KindResponse,
@@ -86,13 +86,13 @@ func (x *exchange) refresh(cw *capture) (served, stored *Entry) {
 	served.Lifetime, served.InitialAge = plan.lifetime, plan.initialAge
 	served.Expires = cw.respTime.Add(plan.ttl)
 	served.meta = x.c.newMeta(served)
-	ne := *served
-	ne.Header = sh
-	ne.meta = x.c.newMeta(&ne)
-	if !x.put(&ne) {
+	t := *served
+	t.Header, t.meta = sh, nil
+	ne := x.c.newStored(&t)
+	if !x.put(ne) {
 		return served, nil
 	}
-	return served, &ne
+	return served, ne
 }
 
 func firstValue(h http.Header, k string) string {

@@ -130,3 +130,24 @@ type NonBlockingStore interface {
 	// wraps another may forward the inner store's answer.
 	NonBlocking() bool
 }
+
+// An EntryKeeper knows whether it is an in-process store that keeps the
+// entries it is given as Go values: Get (and GetMulti, SetIf's comparison)
+// returns the *Entry that Set or SetIf was given, or a shallow copy of it
+// (a copy of the struct, *e), never one rebuilt field by field nor one
+// that went through an encoding, and the store reads nothing of an entry
+// but Size, Expires and Nonce.
+//
+// The cache hands such a store the responses it stores in a compact form,
+// which takes a fraction of the memory: Entry.Header is nil, and the header
+// fields are held in unexported fields that a shallow copy carries along.
+// Entry.Fields returns them, and MarshalBinary encodes them. Anyone else
+// reading entries from such a store (a store that wraps it, a tool) must
+// read header fields with Entry.Fields, not Entry.Header. A store that
+// wraps an EntryKeeper and copies entries into another store may forward
+// KeepsEntries only if it copies them with MarshalBinary or Fields.
+type EntryKeeper interface {
+	// KeepsEntries reports whether the store keeps entries as described
+	// above. It returns the same answer every time.
+	KeepsEntries() bool
+}
