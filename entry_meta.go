@@ -1,6 +1,7 @@
 package larder
 
 import (
+	"math"
 	"net/http"
 	"slices"
 	"sync"
@@ -23,9 +24,6 @@ type entryMeta struct {
 	// stored response reads; entries with the same ones share it.
 	*reuseDirectives
 
-	etag         string // the ETag field, for validation
-	lastModified string // the Last-Modified field, for validation
-
 	// strs holds the header fields, those a 304 carries (RFC 9110 §15.4.5)
 	// first. When every field has one value (refs == nil), strs[:n] are the
 	// values and strs[n:] the names, n = len(strs)/2: field i is strs[n+i]
@@ -36,8 +34,13 @@ type entryMeta struct {
 	// nonce is room for the entry's Nonce, in the entry's own allocation
 	// (metaPacked), or nil.
 	nonce *[nonceRoom]byte
-	// n304 is how many of the fields (the first ones) a 304 carries.
-	n304 int32
+	// n304 is how many of the fields (the first ones) a 304 carries: at
+	// most the ten copy304 picks.
+	n304 uint8
+	// etagAt and lmAt are 1 + the index in strs of the value of the ETag
+	// and Last-Modified fields, for validation, or 0 when the field is
+	// absent or has other than one value (see etag, lastModified).
+	etagAt, lmAt uint16
 	// flags are metaCompact, metaOwnDirectives, metaETagAlias, metaInline,
 	// metaPacked, metaDetached, metaNonceUsed.
 	flags uint8
@@ -213,7 +216,7 @@ func (l fieldLayout) nstrs() int {
 // With own, h's value lists become views of strs.
 func (c *Cache) fillMeta(m *entryMeta, h http.Header, l fieldLayout, own bool) {
 	names := l.names
-	m.n304 = int32(l.n304)
+	m.n304 = uint8(l.n304)
 	if l.alias {
 		m.flags |= metaETagAlias
 	}
@@ -223,23 +226,13 @@ func (c *Cache) fillMeta(m *entryMeta, h http.Header, l fieldLayout, own bool) {
 	if !shared {
 		m.flags |= metaOwnDirectives
 	}
-	v, ok := h["Etag"]
-	if !ok {
-		//lint:ignore SA1008 handlers may set h["ETag"] directly, bypassing canonicalization
-		v = h["ETag"]
-	}
-	if len(v) == 1 {
-		m.etag = v[0]
-	}
-	if v := h["Last-Modified"]; len(v) == 1 {
-		m.lastModified = v[0]
-	}
 	if len(names) == 0 {
 		return
 	}
 	if own {
 		m.flags |= metaCompact
 	}
+	defer m.findValidators(h)
 	if l.single {
 		n := len(names)
 		copy(m.strs[n:], names)
@@ -263,6 +256,38 @@ func (c *Cache) fillMeta(m *entryMeta, h http.Header, l fieldLayout, own bool) {
 		off = end
 	}
 	m.refs = &refs
+}
+
+// findValidators sets etagAt and lmAt, once strs holds h's fields.
+func (m *entryMeta) findValidators(h http.Header) {
+	etag := "Etag"
+	if _, ok := h[etag]; !ok {
+		etag = "ETag" // a handler's h["ETag"], not canonicalized
+	}
+	at := func(name string) uint16 {
+		if off, end, ok := m.field(name); ok && end == off+1 && off < math.MaxUint16 {
+			return uint16(off + 1)
+		}
+		return 0
+	}
+	m.etagAt, m.lmAt = at(etag), at("Last-Modified")
+}
+
+// etag is the stored ETag field value, for validation: "" when the field
+// is absent or has other than one value (RFC 9110 §8.8.3: a singleton).
+func (m *entryMeta) etag() string {
+	if m.etagAt == 0 {
+		return ""
+	}
+	return m.strs[m.etagAt-1]
+}
+
+// lastModified is the stored Last-Modified field value, as etag.
+func (m *entryMeta) lastModified() string {
+	if m.lmAt == 0 {
+		return ""
+	}
+	return m.strs[m.lmAt-1]
 }
 
 // fieldOrder returns the names of h's fields, the n304 that a 304 carries

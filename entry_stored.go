@@ -147,21 +147,30 @@ func (m *entryMeta) header() http.Header {
 // lookup returns the values of the field stored under name (exactly that
 // key, as an http.Header index), or nil. The slice is m's: read only.
 func (m *entryMeta) lookup(name string) []string {
+	if off, end, ok := m.field(name); ok {
+		return m.strs[off:end:end]
+	}
+	return nil
+}
+
+// field returns where the values of the field stored under name are in
+// strs, strs[off:end], and whether there is such a field.
+func (m *entryMeta) field(name string) (off, end int, ok bool) {
 	if m.refs == nil {
 		n := len(m.strs) / 2
 		for i, k := range m.strs[n:] {
 			if k == name {
-				return m.strs[i : i+1 : i+1]
+				return i, i + 1, true
 			}
 		}
-		return nil
+		return 0, 0, false
 	}
 	for _, f := range *m.refs {
 		if f.name == name {
-			return m.strs[f.off:f.end:f.end]
+			return int(f.off), int(f.end), true
 		}
 	}
-	return nil
+	return 0, 0, false
 }
 
 // stringBytes is what the names and values of m's fields take, as

@@ -34,7 +34,7 @@ func (x *exchange) fetch() *Entry {
 	var etag, lm string
 	if x.stale != nil {
 		m := x.c.metaOf(x.stale)
-		etag, lm = m.etag, m.lastModified
+		etag, lm = m.etag(), m.lastModified()
 	}
 	validating := etag != "" || lm != ""
 	// With a stored response the cache asks for a full response (or a 304

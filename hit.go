@@ -97,8 +97,8 @@ func (m *entryMeta) putFields(h http.Header, only304 bool) []string {
 // request, a GET whose only precondition is one If-None-Match tag equal to
 // the stored strong ETag, is answered without the general evaluation.
 func (x *exchange) evaluateStored(e *Entry, m *entryMeta) int {
-	if e.Status == http.StatusOK && m.etag != "" && m.etag[0] == '"' && !x.rf.ifMatch && !x.rf.ifUnmodified {
-		if inm := x.rf.ifNoneMatch; len(inm) == 1 && inm[0] == m.etag {
+	if etag := m.etag(); e.Status == http.StatusOK && etag != "" && etag[0] == '"' && !x.rf.ifMatch && !x.rf.ifUnmodified {
+		if inm := x.rf.ifNoneMatch; len(inm) == 1 && inm[0] == etag {
 			return http.StatusNotModified // RFC 9110 §13.2.2 step 3, weak comparison holds
 		}
 	}
@@ -114,7 +114,7 @@ func (x *exchange) evaluateStored(e *Entry, m *entryMeta) int {
 // validators returns the validators of the stored response, read from m
 // (its fields, not Entry.Header, which may be nil: Entry.Fields).
 func (m *entryMeta) validators() conditional.Validators {
-	v := conditional.Validators{ETag: m.etag, LastModified: m.lookup("Last-Modified"), Date: m.lookup("Date")}
+	v := conditional.Validators{ETag: m.etag(), LastModified: m.lookup("Last-Modified"), Date: m.lookup("Date")}
 	return v
 }
 

@@ -18,7 +18,7 @@ func (x *exchange) rangeOf(e *Entry, m *entryMeta) (rs []ranges.Range, err error
 	if len(v) != 1 || x.r.Method != http.MethodGet || e.Status != http.StatusOK {
 		return nil, nil, false
 	}
-	if ir := x.rf.ifRange; len(ir) > 0 && !ranges.IfRange(ir[0], m.etag, m.lastModified) {
+	if ir := x.rf.ifRange; len(ir) > 0 && !ranges.IfRange(ir[0], m.etag(), m.lastModified()) {
 		return nil, nil, false
 	}
 	rs, err = ranges.Parse(v[0], int64(len(e.Body)))
