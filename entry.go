@@ -33,6 +33,9 @@ type Entry struct {
 	// Status is the response status code.
 	Status int
 	// Header holds the stored header fields: no hop-by-hop fields, no Age.
+	// It is nil on a response the cache stored in an EntryKeeper, which
+	// holds its fields in a compact form: read them with Fields, which
+	// works for every entry.
 	Header http.Header
 	// Body is the complete response body.
 	Body []byte
