@@ -232,7 +232,14 @@ func (c *Cache) fillMeta(m *entryMeta, h http.Header, l fieldLayout, own bool) {
 	if own {
 		m.flags |= metaCompact
 	}
-	defer m.findValidators(h)
+	m.layFields(h, l, own)
+	m.findValidators(h)
+}
+
+// layFields puts h's fields into strs (and refs), laid out as l. With own,
+// h's value lists become views of strs.
+func (m *entryMeta) layFields(h http.Header, l fieldLayout, own bool) {
+	names := l.names
 	if l.single {
 		n := len(names)
 		copy(m.strs[n:], names)

@@ -2,7 +2,9 @@ package larder
 
 import (
 	"bytes"
+	"context"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"slices"
 	"testing"
@@ -143,5 +145,56 @@ func TestStoredHeapModel(t *testing.T) {
 			t.Errorf("Size of a bare stored entry = %d, want %d", e.Size(), want)
 		}
 		runtime.KeepAlive(es)
+	}
+}
+
+// rebuildingStore claims to keep entries but hands out copies rebuilt from
+// their exported fields, which loses the compact form.
+type rebuildingStore struct {
+	keeperStore
+	e *Entry
+}
+
+func (s *rebuildingStore) Set(_ context.Context, _ string, e *Entry, _ time.Duration) error {
+	s.e = e
+	return nil
+}
+
+func (s *rebuildingStore) Get(context.Context, string) (*Entry, error) {
+	if s.e == nil {
+		return nil, ErrNotFound
+	}
+	e := s.e
+	return &Entry{Kind: e.Kind, Status: e.Status, Header: e.Header, Body: e.Body, RequestTime: e.RequestTime,
+		ResponseTime: e.ResponseTime, InitialAge: e.InitialAge, Lifetime: e.Lifetime, Expires: e.Expires,
+		VaryNames: e.VaryNames, Nonce: e.Nonce, Tags: e.Tags}, nil
+}
+
+// A response that lost its compact form is never served without its
+// header fields: the cache takes it for a store failure and asks the
+// handler again.
+func TestLostFieldsNotServed(t *testing.T) {
+	s := &rebuildingStore{}
+	c := New(s)
+	defer c.Close()
+	calls := 0
+	h := c.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Type", "text/csv")
+		_, _ = w.Write([]byte("a,b"))
+	}))
+	for i := range 2 {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/lost", nil))
+		if ct := w.Header().Get("Content-Type"); ct != "text/csv" {
+			t.Fatalf("request %d: Content-Type %q, want text/csv", i, ct)
+		}
+	}
+	if s.e == nil || s.e.Header != nil {
+		t.Fatal("the response was not stored in compact form")
+	}
+	if calls != 2 {
+		t.Fatalf("the handler ran %d times, want 2: the rebuilt entry must not be a hit", calls)
 	}
 }

@@ -146,6 +146,12 @@ type NonBlockingStore interface {
 // read header fields with Entry.Fields, not Entry.Header. A store that
 // wraps an EntryKeeper and copies entries into another store may forward
 // KeepsEntries only if it copies them with MarshalBinary or Fields.
+//
+// The cache takes a response from such a store that has neither a Header
+// nor the compact form (one rebuilt field by field, against the rule
+// above) for a store failure, wrapping ErrEntryFormat, and so for a miss,
+// rather than serve it without its header fields; a response built by
+// hand for such a store must have a non-nil Header.
 type EntryKeeper interface {
 	// KeepsEntries reports whether the store keeps entries as described
 	// above. It returns the same answer every time.
