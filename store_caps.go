@@ -135,8 +135,8 @@ type NonBlockingStore interface {
 // entries it is given as Go values: Get (and GetMulti, SetIf's comparison)
 // returns the *Entry that Set or SetIf was given, or a shallow copy of it
 // (a copy of the struct, *e), never one rebuilt field by field nor one
-// that went through an encoding, and the store reads nothing of an entry
-// but Size, Expires and Nonce.
+// that went through an encoding; and the store does not read an entry's
+// header fields from Entry.Header (Entry.Fields has them).
 //
 // The cache hands such a store the responses it stores in a compact form,
 // which takes a fraction of the memory: Entry.Header is nil, and the header
@@ -144,8 +144,9 @@ type NonBlockingStore interface {
 // Entry.Fields returns them, and MarshalBinary encodes them. Anyone else
 // reading entries from such a store (a store that wraps it, a tool) must
 // read header fields with Entry.Fields, not Entry.Header. A store that
-// wraps an EntryKeeper and copies entries into another store may forward
-// KeepsEntries only if it copies them with MarshalBinary or Fields.
+// wraps an EntryKeeper (a type that embeds one gets its KeepsEntries too)
+// may report true only if it hands the cache's entries on as they are, or
+// copies them with MarshalBinary or Fields.
 //
 // The cache takes a response from such a store that has neither a Header
 // nor the compact form (one rebuilt field by field, against the rule
