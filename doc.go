@@ -32,4 +32,9 @@
 // Entries live in a Store: store/memory is the built-in bounded store, and
 // store/storetest checks any other. A failing or slow store never fails a
 // request: the cache goes to the handler instead.
+//
+// An Entry's header fields are read with Entry.Fields: a store that keeps
+// entries as Go values (EntryKeeper, as store/memory does) is given the
+// responses the cache stores in a compact form whose Header is nil, which
+// takes well under half the memory of the map.
 package larder

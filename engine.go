@@ -24,6 +24,7 @@ type engine struct {
 	multi MultiGetter // the store's, if it has one and is not local
 	hints varyHints   // Vary indexes last read, for multi (hints.go)
 
+	keeps     bool             // an EntryKeeper: responses go to it in compact form
 	cond      ConditionalStore // the store's, if it has one (generation.go)
 	genPrefix string
 	genSeq    atomic.Uint64
@@ -39,6 +40,9 @@ const maxWriters = 8
 func (c *Cache) initEngine() {
 	c.genPrefix = newGenPrefix()
 	c.cond, _ = c.store.(ConditionalStore)
+	if k, ok := c.store.(EntryKeeper); ok {
+		c.keeps = k.KeepsEntries()
+	}
 	if nb, ok := c.store.(NonBlockingStore); ok {
 		c.local = nb.NonBlocking()
 	}

@@ -33,6 +33,9 @@ type Entry struct {
 	// Status is the response status code.
 	Status int
 	// Header holds the stored header fields: no hop-by-hop fields, no Age.
+	// It is nil on a response the cache stored in an EntryKeeper, which
+	// holds its fields in a compact form: read them with Fields, which
+	// works for every entry.
 	Header http.Header
 	// Body is the complete response body.
 	Body []byte
@@ -81,23 +84,39 @@ func (e *Entry) Size() int {
 	if e == nil {
 		return 0
 	}
-	n := heapBytes(sizeofEntry, true) + len(e.Body) + stringBytes(e.Nonce)
-	compact := false
-	if e.meta != nil {
-		n += e.meta.heapSize()
-		compact = e.meta.flags&metaCompact != 0
+	n := len(e.Body)
+	m := e.meta
+	switch {
+	case m != nil && m.flags&metaPacked != 0:
+		// One allocation holds the entry, its meta and (usually) the
+		// meta's array; a shallow copy of the entry is one more Entry.
+		n += m.heapSize()
+		if !m.ownsEntry(e) {
+			n += heapBytes(sizeofEntry, true)
+		}
+		if !m.nonceInRoom(e.Nonce) {
+			n += stringBytes(e.Nonce)
+		}
+	case m != nil:
+		n += heapBytes(sizeofEntry, true) + m.heapSize() + stringBytes(e.Nonce)
+	default:
+		n += heapBytes(sizeofEntry, true) + stringBytes(e.Nonce)
 	}
-	if e.Header != nil {
+	compact := m != nil && m.flags&metaCompact != 0
+	switch {
+	case e.Header != nil:
 		n += headerMapBytes(len(e.Header))
-	}
-	for k, vs := range e.Header {
-		n += stringBytes(k)
-		if !compact {
-			n += heapBytes(len(vs)*sizeofString, true)
+		for k, vs := range e.Header {
+			n += stringBytes(k)
+			if !compact {
+				n += heapBytes(len(vs)*sizeofString, true)
+			}
+			for _, v := range vs {
+				n += stringBytes(v)
+			}
 		}
-		for _, v := range vs {
-			n += stringBytes(v)
-		}
+	case m != nil && m.flags&metaDetached != 0:
+		n += m.stringsBytes()
 	}
 	n += heapBytes(len(e.VaryNames)*sizeofString, true)
 	for _, s := range e.VaryNames {

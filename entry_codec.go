@@ -121,15 +121,17 @@ func (e *Entry) encode(bodyLen int64, body []byte) ([]byte, error) {
 		}
 	}
 
+	hdr := e.Fields() // the compact form's fields encode as Header's would
+
 	// Header keys in order; a stack buffer covers the common case.
 	var keyBuf [32]string
 	keys := keyBuf[:0]
-	if len(e.Header) > len(keyBuf) {
-		keys = make([]string, 0, len(e.Header))
+	if len(hdr) > len(keyBuf) {
+		keys = make([]string, 0, len(hdr))
 	}
 	strCount := len(e.VaryNames) + len(e.Tags)
 	headerSize := 0
-	for k, vs := range e.Header {
+	for k, vs := range hdr {
 		keys = append(keys, k)
 		strCount += len(vs)
 		headerSize += codecStringSize(k) + codecUvarintSize(uint64(len(vs)))
@@ -144,7 +146,7 @@ func (e *Entry) encode(bodyLen int64, body []byte) ([]byte, error) {
 		codecTimeSize(e.RequestTime) + codecTimeSize(e.ResponseTime) + codecTimeSize(e.Expires) +
 		codecVarintSize(int64(e.InitialAge)) + codecVarintSize(int64(e.Lifetime)) +
 		codecStringSize(e.Nonce) +
-		codecUvarintSize(codecNilLen(e.Header == nil, len(e.Header))) + headerSize +
+		codecUvarintSize(codecNilLen(hdr == nil, len(hdr))) + headerSize +
 		codecStringsSize(e.VaryNames) + codecStringsSize(e.Tags)
 	if uint64(metaLen) > entryMaxMeta {
 		return nil, fmt.Errorf("%w: %d bytes of metadata, more than %d", ErrEntryFormat, metaLen, uint64(entryMaxMeta))
@@ -168,9 +170,9 @@ func (e *Entry) encode(bodyLen int64, body []byte) ([]byte, error) {
 	b = binary.AppendVarint(b, int64(e.InitialAge))
 	b = binary.AppendVarint(b, int64(e.Lifetime))
 	b = codecAppendString(b, e.Nonce)
-	b = binary.AppendUvarint(b, codecNilLen(e.Header == nil, len(e.Header)))
+	b = binary.AppendUvarint(b, codecNilLen(hdr == nil, len(hdr)))
 	for _, k := range keys {
-		vs := e.Header[k]
+		vs := hdr[k]
 		b = codecAppendString(b, k)
 		b = binary.AppendUvarint(b, uint64(len(vs)))
 		for _, v := range vs {

@@ -1,6 +1,7 @@
 package larder
 
 import (
+	"math"
 	"net/http"
 	"slices"
 	"sync"
@@ -23,9 +24,6 @@ type entryMeta struct {
 	// stored response reads; entries with the same ones share it.
 	*reuseDirectives
 
-	etag         string // the ETag field, for validation
-	lastModified string // the Last-Modified field, for validation
-
 	// strs holds the header fields, those a 304 carries (RFC 9110 §15.4.5)
 	// first. When every field has one value (refs == nil), strs[:n] are the
 	// values and strs[n:] the names, n = len(strs)/2: field i is strs[n+i]
@@ -33,9 +31,18 @@ type entryMeta struct {
 	// field's name and values.
 	strs []string
 	refs *[]fieldRef
-	// n304 is how many of the fields (the first ones) a 304 carries.
-	n304 int32
-	// flags are metaCompact, metaOwnDirectives, metaETagAlias, metaInline.
+	// nonce is room for the entry's Nonce, in the entry's own allocation
+	// (metaPacked), or nil.
+	nonce *[nonceRoom]byte
+	// n304 is how many of the fields (the first ones) a 304 carries: at
+	// most the ten copy304 picks.
+	n304 uint8
+	// etagAt and lmAt are 1 + the index in strs of the value of the ETag
+	// and Last-Modified fields, for validation, or 0 when the field is
+	// absent or has other than one value (see etag, lastModified).
+	etagAt, lmAt uint16
+	// flags are metaCompact, metaOwnDirectives, metaETagAlias, metaInline,
+	// metaPacked, metaDetached, metaNonceUsed.
 	flags uint8
 }
 
@@ -49,6 +56,13 @@ const (
 	metaETagAlias
 	// metaInline: the meta and strs's array are one allocation.
 	metaInline
+	// metaPacked: the meta is part of its entry's allocation (storedHead).
+	metaPacked
+	// metaDetached: the entry's Header is nil; the meta holds its fields
+	// (the compact form an EntryKeeper is given, Entry.Fields).
+	metaDetached
+	// metaNonceUsed: the nonce room holds the entry's Nonce.
+	metaNonceUsed
 )
 
 // fieldRef is a header field in the general layout: its name, and its values
@@ -121,12 +135,35 @@ func reuseOf(d cachecontrol.Directives) (*reuseDirectives, bool) {
 	return v.(*reuseDirectives), true
 }
 
-// newMeta derives the meta of a response the cache is about to store, and
+// newMeta derives the meta of a response the cache is about to serve, and
 // lays out its header: e must not have been handed to a store yet, since
 // its header's value lists are replaced with views of the meta's array
 // (same values, one allocation instead of one per field).
 func (c *Cache) newMeta(e *Entry) *entryMeta {
-	return c.buildMeta(e, true)
+	l := layoutOf(e.Header)
+	m := newMetaFor(l)
+	c.fillMeta(m, e.Header, l, true)
+	return m
+}
+
+// newStored returns a response the cache is about to store, built from t
+// and its header t.Header, with its meta, the meta's field array and room
+// for its nonce in one allocation (storedHead). t.Header's value lists are
+// replaced with views of that array. When the store keeps its entries as
+// they are (EntryKeeper), the entry's Header is nil: the meta holds the
+// fields (Entry.Fields), which saves the map, most of an entry's overhead.
+func (c *Cache) newStored(t *Entry) *Entry {
+	l := layoutOf(t.Header)
+	e, m := allocStored(l)
+	meta := e.meta
+	*e = *t
+	e.meta = meta
+	c.fillMeta(m, t.Header, l, true)
+	if c.keeps {
+		e.Header = nil
+		m.flags |= metaDetached
+	}
+	return e
 }
 
 // metaOf returns e's derived state, computing it when e came from a store
@@ -136,25 +173,51 @@ func (c *Cache) metaOf(e *Entry) *entryMeta {
 	if e.meta != nil {
 		return e.meta
 	}
-	return c.buildMeta(e, false)
+	l := layoutOf(e.Header)
+	m := newMetaFor(l)
+	c.fillMeta(m, e.Header, l, false)
+	return m
 }
 
-func (c *Cache) buildMeta(e *Entry, own bool) *entryMeta {
-	h := e.Header
-	names, n304, alias := fieldOrder(h)
-	single, nv := !alias, 0
+// fieldLayout is how a header's fields are laid out in a meta's strs.
+type fieldLayout struct {
+	names  []string // in order, those a 304 carries first
+	n304   int
+	alias  bool // see fieldOrder
+	single bool // every field has one value: strs holds values and names
+	nv     int  // the number of values
+}
+
+func layoutOf(h http.Header) fieldLayout {
+	var l fieldLayout
+	l.names, l.n304, l.alias = fieldOrder(h)
+	l.single = !l.alias
 	for _, vs := range h {
-		single = single && len(vs) == 1
-		nv += len(vs)
+		l.single = l.single && len(vs) == 1
+		l.nv += len(vs)
 	}
-	var m *entryMeta
-	if single {
-		m = newMetaStrs(2 * len(names))
-	} else {
-		m = &entryMeta{strs: make([]string, nv)}
+	return l
+}
+
+// newMetaFor returns a meta with strs as long as l needs.
+func newMetaFor(l fieldLayout) *entryMeta {
+	return newMetaStrs(l.nstrs())
+}
+
+// nstrs is the length of strs for l: values and names, or values alone.
+func (l fieldLayout) nstrs() int {
+	if l.single {
+		return 2 * len(l.names)
 	}
-	m.n304 = int32(n304)
-	if alias {
+	return l.nv
+}
+
+// fillMeta derives m from h, laid out as l: m.strs has the length l needs.
+// With own, h's value lists become views of strs.
+func (c *Cache) fillMeta(m *entryMeta, h http.Header, l fieldLayout, own bool) {
+	names := l.names
+	m.n304 = uint8(l.n304)
+	if l.alias {
 		m.flags |= metaETagAlias
 	}
 	cc, _ := cachecontrol.ParseTargeted(h, c.cfg.targeted)
@@ -163,25 +226,21 @@ func (c *Cache) buildMeta(e *Entry, own bool) *entryMeta {
 	if !shared {
 		m.flags |= metaOwnDirectives
 	}
-	v := h["Etag"]
-	if v == nil {
-		//lint:ignore SA1008 handlers may set h["ETag"] directly, bypassing canonicalization
-		v = h["ETag"]
-	}
-	if len(v) == 1 {
-		m.etag = v[0]
-	}
-	if v := h["Last-Modified"]; len(v) == 1 {
-		m.lastModified = v[0]
-	}
 	if len(names) == 0 {
-		return m
+		return
 	}
 	if own {
 		m.flags |= metaCompact
 	}
-	// With own, h's value lists become views of strs.
-	if single {
+	m.layFields(h, l, own)
+	m.findValidators(h)
+}
+
+// layFields puts h's fields into strs (and refs), laid out as l. With own,
+// h's value lists become views of strs.
+func (m *entryMeta) layFields(h http.Header, l fieldLayout, own bool) {
+	names := l.names
+	if l.single {
 		n := len(names)
 		copy(m.strs[n:], names)
 		for i, k := range names {
@@ -190,7 +249,7 @@ func (c *Cache) buildMeta(e *Entry, own bool) *entryMeta {
 				h[k] = m.strs[i : i+1 : i+1]
 			}
 		}
-		return m
+		return
 	}
 	refs := make([]fieldRef, len(names))
 	off := 0
@@ -204,7 +263,38 @@ func (c *Cache) buildMeta(e *Entry, own bool) *entryMeta {
 		off = end
 	}
 	m.refs = &refs
-	return m
+}
+
+// findValidators sets etagAt and lmAt, once strs holds h's fields.
+func (m *entryMeta) findValidators(h http.Header) {
+	etag := "Etag"
+	if _, ok := h[etag]; !ok {
+		etag = "ETag" // a handler's h["ETag"], not canonicalized
+	}
+	at := func(name string) uint16 {
+		if off, end, ok := m.field(name); ok && end == off+1 && off < math.MaxUint16 {
+			return uint16(off + 1)
+		}
+		return 0
+	}
+	m.etagAt, m.lmAt = at(etag), at("Last-Modified")
+}
+
+// etag is the stored ETag field value, for validation: "" when the field
+// is absent or has other than one value (RFC 9110 §8.8.3: a singleton).
+func (m *entryMeta) etag() string {
+	if m.etagAt == 0 {
+		return ""
+	}
+	return m.strs[m.etagAt-1]
+}
+
+// lastModified is the stored Last-Modified field value, as etag.
+func (m *entryMeta) lastModified() string {
+	if m.lmAt == 0 {
+		return ""
+	}
+	return m.strs[m.lmAt-1]
 }
 
 // fieldOrder returns the names of h's fields, the n304 that a 304 carries
@@ -242,48 +332,43 @@ func fieldOrder(h http.Header) (names []string, n304 int, alias bool) {
 // newMetaStrs returns a meta with strs of n strings, in one allocation when
 // n is small (as many heap bytes as two, one object fewer).
 func newMetaStrs(n int) *entryMeta {
-	var m *entryMeta
 	switch {
 	case n == 0:
 		return &entryMeta{}
 	case n <= 2:
-		b := new(struct {
-			m entryMeta
-			a [2]string
-		})
-		m = &b.m
-		m.strs = b.a[:n]
+		b := new(metaWith[[2]string])
+		return inlineStrs(&b.m, &b.a, n)
 	case n <= 4:
-		b := new(struct {
-			m entryMeta
-			a [4]string
-		})
-		m = &b.m
-		m.strs = b.a[:n]
+		b := new(metaWith[[4]string])
+		return inlineStrs(&b.m, &b.a, n)
 	case n <= 6:
-		b := new(struct {
-			m entryMeta
-			a [6]string
-		})
-		m = &b.m
-		m.strs = b.a[:n]
+		b := new(metaWith[[6]string])
+		return inlineStrs(&b.m, &b.a, n)
 	case n <= 8:
-		b := new(struct {
-			m entryMeta
-			a [8]string
-		})
-		m = &b.m
-		m.strs = b.a[:n]
+		b := new(metaWith[[8]string])
+		return inlineStrs(&b.m, &b.a, n)
 	case n <= 10:
-		b := new(struct {
-			m entryMeta
-			a [10]string
-		})
-		m = &b.m
-		m.strs = b.a[:n]
-	default:
-		return &entryMeta{strs: make([]string, n)}
+		b := new(metaWith[[10]string])
+		return inlineStrs(&b.m, &b.a, n)
 	}
+	return &entryMeta{strs: make([]string, n)}
+}
+
+// strArray is an array of strings that a meta's strs can live in.
+type strArray interface {
+	[2]string | [4]string | [6]string | [8]string | [10]string
+}
+
+// metaWith is a meta and the array of its strs, one allocation.
+type metaWith[A strArray] struct {
+	m entryMeta
+	a A
+}
+
+// inlineStrs makes a, which is in m's allocation, m's strs of n strings.
+func inlineStrs[A strArray](m *entryMeta, a *A, n int) *entryMeta {
+	arr := unsafe.Slice((*string)(unsafe.Pointer(a)), int(unsafe.Sizeof(*a))/sizeofString)
+	m.strs = arr[:n]
 	m.flags |= metaInline
 	return m
 }
@@ -373,13 +458,17 @@ func headerMapBytes(n int) int {
 }
 
 // heapSize is what the meta takes beyond the strings it shares with the
-// entry's header.
+// entry's header; with metaPacked, the whole allocation (its Entry too).
 func (m *entryMeta) heapSize() int {
+	self := sizeofMeta
+	if m.flags&metaPacked != 0 {
+		self = sizeofStoredHead
+	}
 	var n int
 	if m.flags&metaInline != 0 {
-		n = heapBytes(sizeofMeta+cap(m.strs)*sizeofString, true)
+		n = heapBytes(self+cap(m.strs)*sizeofString, true)
 	} else {
-		n = heapBytes(sizeofMeta, true) + heapBytes(len(m.strs)*sizeofString, true)
+		n = heapBytes(self, true) + heapBytes(len(m.strs)*sizeofString, true)
 	}
 	if m.refs != nil {
 		n += heapBytes(sizeofSlice, true) + heapBytes(len(*m.refs)*sizeofFieldRef, true)

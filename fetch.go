@@ -34,7 +34,7 @@ func (x *exchange) fetch() *Entry {
 	var etag, lm string
 	if x.stale != nil {
 		m := x.c.metaOf(x.stale)
-		etag, lm = m.etag, m.lastModified
+		etag, lm = m.etag(), m.lastModified()
 	}
 	validating := etag != "" || lm != ""
 	// With a stored response the cache asks for a full response (or a 304
@@ -242,7 +242,7 @@ func (x *exchange) store(cw *capture) *Entry {
 	if cap(body)-len(body) > len(body)/8 {
 		body = bytes.Clone(body)
 	}
-	e := &Entry{
+	e := x.c.newStored(&Entry{
 		Kind:         KindResponse,
 		Status:       cw.status,
 		Header:       h,
@@ -253,8 +253,7 @@ func (x *exchange) store(cw *capture) *Entry {
 		Lifetime:     cw.plan.lifetime,
 		Expires:      cw.respTime.Add(cw.plan.ttl),
 		VaryNames:    cw.plan.varyNames,
-	}
-	e.meta = x.c.newMeta(e)
+	})
 	if !x.put(e) {
 		return nil
 	}
@@ -272,7 +271,7 @@ func (x *exchange) put(e *Entry) bool {
 	}
 	c, ctx, key, gen, looked := x.c, x.background(), x.key, x.seenGen(), x.lookedAt
 	if len(e.VaryNames) == 0 && x.user == "" {
-		e.Nonce = c.newGen()
+		e.Nonce = c.newGenFor(e)
 		return x.write(func() (bool, error) { return c.setPrimary(ctx, key, e, ttl, gen, looked) })
 	}
 	idx := x.index

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -77,6 +78,24 @@ func (s *mapStore) Delete(ctx context.Context, key string) error {
 // their fills at once.
 func (s *mapStore) NonBlocking() bool { return true }
 
+// keepingStore is a mapStore that is a larder.EntryKeeper (it keeps the
+// *Entry it is given), so the cache hands it responses in compact form,
+// as it does the memory store. The fixtures use it, unless
+// LARDER_TEST_FULL_ENTRIES is set: then they use the mapStore itself, and
+// the cache gives it responses with their Header maps, as it does stores
+// that encode entries.
+type keepingStore struct{ *mapStore }
+
+func (keepingStore) KeepsEntries() bool { return true }
+
+// fixtureStore is the store a fixture's cache is given.
+func fixtureStore(s *mapStore) larder.Store {
+	if os.Getenv("LARDER_TEST_FULL_ENTRIES") != "" {
+		return s
+	}
+	return keepingStore{s}
+}
+
 func (s *mapStore) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -113,7 +132,7 @@ func newFixture(t *testing.T, fn http.HandlerFunc, opts ...larder.Option) *fixtu
 	c := newClock()
 	s := newMapStore(c)
 	opts = append([]larder.Option{larder.WithClock(c.Now)}, opts...)
-	cache := larder.New(s, opts...)
+	cache := larder.New(fixtureStore(s), opts...)
 	o := &origin{fn: fn}
 	return &fixture{t: t, clock: c, store: s, cache: cache, orig: o, h: cache.Middleware(o)}
 }

@@ -77,6 +77,9 @@ func (x *exchange) readPrimary(ctx context.Context) (e, variant *Entry, vkey str
 	if err != nil || len(es) != 2 {
 		return nil, nil, "", err
 	}
+	if c.lostFields(es[0]) || c.lostFields(es[1]) {
+		return nil, nil, "", c.storeError("getmulti", key, ctx, errLostFields)
+	}
 	e = es[0]
 	if e == nil || e.Kind != KindVary || e.Nonce != hint.Nonce || !slices.Equal(e.VaryNames, hint.VaryNames) {
 		return e, nil, "", nil // the hint is stale: the variant read is not the one

@@ -97,12 +97,25 @@ func (m *entryMeta) putFields(h http.Header, only304 bool) []string {
 // request, a GET whose only precondition is one If-None-Match tag equal to
 // the stored strong ETag, is answered without the general evaluation.
 func (x *exchange) evaluateStored(e *Entry, m *entryMeta) int {
-	if e.Status == http.StatusOK && m.etag != "" && m.etag[0] == '"' && !x.rf.ifMatch && !x.rf.ifUnmodified {
-		if inm := x.rf.ifNoneMatch; len(inm) == 1 && inm[0] == m.etag {
+	if etag := m.etag(); e.Status == http.StatusOK && etag != "" && etag[0] == '"' && !x.rf.ifMatch && !x.rf.ifUnmodified {
+		if inm := x.rf.ifNoneMatch; len(inm) == 1 && inm[0] == etag {
 			return http.StatusNotModified // RFC 9110 §13.2.2 step 3, weak comparison holds
 		}
 	}
-	return evaluate(x.r, e.Status, e.Header)
+	switch conditional.EvaluateValidators(x.r.Method, x.r.Header, e.Status, m.validators()) {
+	case conditional.NotModified:
+		return http.StatusNotModified
+	case conditional.PreconditionFailed:
+		return http.StatusPreconditionFailed
+	}
+	return e.Status
+}
+
+// validators returns the validators of the stored response, read from m
+// (its fields, not Entry.Header, which may be nil: Entry.Fields).
+func (m *entryMeta) validators() conditional.Validators {
+	v := conditional.Validators{ETag: m.etag(), LastModified: m.lookup("Last-Modified"), Date: m.lookup("Date")}
+	return v
 }
 
 // evaluate returns the status the request's preconditions give against a

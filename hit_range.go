@@ -18,7 +18,7 @@ func (x *exchange) rangeOf(e *Entry, m *entryMeta) (rs []ranges.Range, err error
 	if len(v) != 1 || x.r.Method != http.MethodGet || e.Status != http.StatusOK {
 		return nil, nil, false
 	}
-	if ir := x.rf.ifRange; len(ir) > 0 && !ranges.IfRange(ir[0], m.etag, m.lastModified) {
+	if ir := x.rf.ifRange; len(ir) > 0 && !ranges.IfRange(ir[0], m.etag(), m.lastModified()) {
 		return nil, nil, false
 	}
 	rs, err = ranges.Parse(v[0], int64(len(e.Body)))
@@ -60,7 +60,10 @@ func (x *exchange) writeRanges(h http.Header, e *Entry, rs []ranges.Range, err e
 // written, and each part's data is written straight from the stored body.
 func (x *exchange) writeMultipart(h http.Header, e *Entry, rs []ranges.Range) {
 	size := int64(len(e.Body))
-	ctype := firstValue(e.Header, "Content-Type")
+	var ctype string
+	if v := x.c.metaOf(e).lookup("Content-Type"); len(v) > 0 {
+		ctype = v[0]
+	}
 	if strings.ContainsAny(ctype, "\r\n") {
 		ctype = ""
 	}

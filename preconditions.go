@@ -68,7 +68,7 @@ func (x *exchange) writePreconditionFailed() bool {
 	if age >= e.Lifetime {
 		return false // stale: the handler decides
 	}
-	if conditional.Evaluate(r.Method, h, e.Status, e.Header) != conditional.PreconditionFailed {
+	if conditional.EvaluateValidators(r.Method, h, e.Status, x.c.metaOf(e).validators()) != conditional.PreconditionFailed {
 		return false
 	}
 	x.ev.Outcome, x.ev.Status = OutcomePreconditionFailed, http.StatusPreconditionFailed

@@ -15,7 +15,7 @@ import (
 func (x *exchange) freshen(cw *capture) *Entry {
 	old := x.stale
 	if tag, ok := conditional.ParseETag(firstValue(cw.header, "Etag")); ok && !tag.Weak {
-		if stored, ok := conditional.ParseETag(x.c.metaOf(old).etag); !ok || !conditional.StrongMatch(tag, stored) {
+		if stored, ok := conditional.ParseETag(x.c.metaOf(old).etag()); !ok || !conditional.StrongMatch(tag, stored) {
 			// §4.3.4: the 304 selects a representation the cache does not
 			// hold, so it updates nothing. Fetch the current one in full.
 			x.drop(x.storedKey)
@@ -40,8 +40,8 @@ func (x *exchange) headUpdate(cw *capture) {
 	tag, lm := firstValue(cw.header, "Etag"), firstValue(cw.header, "Last-Modified")
 	// Validators the HEAD response carries must match; with none on either
 	// side, nothing tells them apart, and the HEAD response updates.
-	match := (tag == m.etag || tag == "" && m.etag == "") &&
-		(lm == m.lastModified || lm == "" && m.lastModified == "")
+	match := (tag == m.etag() || tag == "" && m.etag() == "") &&
+		(lm == m.lastModified() || lm == "" && m.lastModified() == "")
 	if n, ok := contentLength(cw.header); ok && n != int64(len(x.stale.Body)) {
 		match = false
 	}
@@ -61,7 +61,7 @@ func (x *exchange) headUpdate(cw *capture) {
 // reaches this client only.
 func (x *exchange) refresh(cw *capture) (served, stored *Entry) {
 	old := x.stale
-	merged := mergeHeader(old.Header, cw.header)
+	merged := mergeHeader(old.Fields(), cw.header)
 	cc, _ := cachecontrol.ParseTargeted(merged, x.c.cfg.targeted)
 	served = &Entry{
 		Kind:         KindResponse,
@@ -86,13 +86,13 @@ func (x *exchange) refresh(cw *capture) (served, stored *Entry) {
 	served.Lifetime, served.InitialAge = plan.lifetime, plan.initialAge
 	served.Expires = cw.respTime.Add(plan.ttl)
 	served.meta = x.c.newMeta(served)
-	ne := *served
-	ne.Header = sh
-	ne.meta = x.c.newMeta(&ne)
-	if !x.put(&ne) {
+	t := *served
+	t.Header, t.meta = sh, nil
+	ne := x.c.newStored(&t)
+	if !x.put(ne) {
 		return served, nil
 	}
-	return served, &ne
+	return served, ne
 }
 
 func firstValue(h http.Header, k string) string {

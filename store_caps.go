@@ -130,3 +130,31 @@ type NonBlockingStore interface {
 	// wraps another may forward the inner store's answer.
 	NonBlocking() bool
 }
+
+// An EntryKeeper knows whether it is an in-process store that keeps the
+// entries it is given as Go values: Get (and GetMulti, SetIf's comparison)
+// returns the *Entry that Set or SetIf was given, or a shallow copy of it
+// (a copy of the struct, *e), never one rebuilt field by field nor one
+// that went through an encoding; and the store does not read an entry's
+// header fields from Entry.Header (Entry.Fields has them).
+//
+// The cache hands such a store the responses it stores in a compact form,
+// which takes a fraction of the memory: Entry.Header is nil, and the header
+// fields are held in unexported fields that a shallow copy carries along.
+// Entry.Fields returns them, and MarshalBinary encodes them. Anyone else
+// reading entries from such a store (a store that wraps it, a tool) must
+// read header fields with Entry.Fields, not Entry.Header. A store that
+// wraps an EntryKeeper (a type that embeds one gets its KeepsEntries too)
+// may report true only if it hands the cache's entries on as they are, or
+// copies them with MarshalBinary or Fields.
+//
+// The cache takes a response from such a store that has neither a Header
+// nor the compact form (one rebuilt field by field, against the rule
+// above) for a store failure, wrapping ErrEntryFormat, and so for a miss,
+// rather than serve it without its header fields; a response built by
+// hand for such a store must have a non-nil Header.
+type EntryKeeper interface {
+	// KeepsEntries reports whether the store keeps entries as described
+	// above. It returns the same answer every time.
+	KeepsEntries() bool
+}

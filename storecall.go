@@ -3,6 +3,7 @@ package larder
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -37,6 +38,9 @@ func (c *Cache) get(ctx context.Context, key string) (*Entry, error) {
 			}
 			return nil, c.storeError("get", key, ctx, err)
 		}
+		if c.lostFields(e) {
+			return nil, c.storeError("get", key, ctx, errLostFields)
+		}
 		return e, nil
 	}
 	e, err := storeCall(c, ctx, "get", key, func(ctx context.Context) (*Entry, error) {
@@ -48,7 +52,24 @@ func (c *Cache) get(ctx context.Context, key string) (*Entry, error) {
 		}
 		return nil, err
 	}
+	if c.lostFields(e) {
+		return nil, c.storeError("get", key, ctx, errLostFields)
+	}
 	return e, nil
+}
+
+// errLostFields is the store failure of an EntryKeeper that returned a
+// response without its header fields.
+var errLostFields = fmt.Errorf("%w: a response from an EntryKeeper has neither a Header nor its compact form (was it copied field by field?)", ErrEntryFormat)
+
+// lostFields reports whether e, read from an EntryKeeper, is a response
+// that lost its compact form: no Header and no meta. The cache never
+// stores such an entry there; a store that rebuilds entries field by field
+// (which EntryKeeper rules out) makes one, and serving it would drop every
+// header field, Content-Type and Content-Encoding included. It is taken
+// for a store failure, and so for a miss.
+func (c *Cache) lostFields(e *Entry) bool {
+	return c.keeps && e != nil && e.Kind == KindResponse && e.Header == nil && e.meta == nil
 }
 
 func (c *Cache) set(ctx context.Context, key string, e *Entry, ttl time.Duration) error {

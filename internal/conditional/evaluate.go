@@ -86,7 +86,36 @@ func EvaluateCache(method string, req http.Header, status int, respHeader http.H
 	return evaluate(method, req, status, respHeader, false)
 }
 
+// Validators are what Evaluate reads of a representation's header: its
+// ETag, Last-Modified and Date field lines.
+type Validators struct {
+	// ETag is the ETag field value, or "" when the field is absent or has
+	// more than one line (ETag is a singleton, RFC 9110 §8.8.3).
+	ETag string
+	// LastModified and Date are the field's lines.
+	LastModified, Date []string
+}
+
+// ValidatorsOf returns the validators of a response header.
+func ValidatorsOf(h http.Header) Validators {
+	return Validators{ETag: etagOf(h), LastModified: h[hLastModified], Date: h[hDate]}
+}
+
+// EvaluateValidators is Evaluate against a representation given by its
+// validators rather than its header.
+func EvaluateValidators(method string, req http.Header, status int, v Validators) Result {
+	return evaluateV(method, req, status, &v, true)
+}
+
 func evaluate(method string, req http.Header, status int, resp http.Header, origin bool) Result {
+	if status < 200 || status > 299 || len(req) == 0 {
+		return Proceed
+	}
+	v := ValidatorsOf(resp)
+	return evaluateV(method, req, status, &v, origin)
+}
+
+func evaluateV(method string, req http.Header, status int, resp *Validators, origin bool) Result {
 	if status < 200 || status > 299 || len(req) == 0 {
 		return Proceed
 	}
@@ -99,12 +128,12 @@ func evaluate(method string, req http.Header, status int, resp http.Header, orig
 	if origin {
 		if im, ok := req[hIfMatch]; ok {
 			// RFC 9110 §13.2.2 step 1; If-Unmodified-Since is then ignored (§13.1.4).
-			if !MatchList(im, etagOf(resp), false, true) {
+			if !MatchList(im, resp.ETag, false, true) {
 				return PreconditionFailed
 			}
 		} else if d, ok := singleDate(req[hIfUnmodifiedSince]); ok {
 			// Step 2.
-			if lm, ok := singleDate(resp[hLastModified]); ok && lm.After(d) {
+			if lm, ok := singleDate(resp.LastModified); ok && lm.After(d) {
 				return PreconditionFailed
 			}
 		}
@@ -112,7 +141,7 @@ func evaluate(method string, req http.Header, status int, resp http.Header, orig
 
 	if inm, ok := req[hIfNoneMatch]; ok {
 		// Step 3; If-Modified-Since is then ignored (§13.1.3).
-		if MatchList(inm, etagOf(resp), true, true) {
+		if MatchList(inm, resp.ETag, true, true) {
 			if getOrHead {
 				return NotModified
 			}
@@ -124,9 +153,9 @@ func evaluate(method string, req http.Header, status int, resp http.Header, orig
 	if getOrHead {
 		// Step 4.
 		if d, ok := singleDate(req[hIfModifiedSince]); ok {
-			lm, ok := singleDate(resp[hLastModified])
+			lm, ok := singleDate(resp.LastModified)
 			if !ok {
-				lm, ok = singleDate(resp[hDate]) // RFC 9111 §4.3.2
+				lm, ok = singleDate(resp.Date) // RFC 9111 §4.3.2
 			}
 			if ok && !lm.After(d) {
 				return NotModified

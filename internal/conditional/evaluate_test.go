@@ -115,6 +115,9 @@ func TestEvaluate(t *testing.T) {
 			if got := Evaluate(tt.method, tt.req, tt.status, tt.resp); got != tt.want {
 				t.Fatalf("Evaluate = %v; want %v", got, tt.want)
 			}
+			if got := EvaluateValidators(tt.method, tt.req, tt.status, ValidatorsOf(tt.resp)); got != tt.want {
+				t.Fatalf("EvaluateValidators = %v; want %v", got, tt.want)
+			}
 		})
 	}
 }

@@ -19,7 +19,14 @@ var (
 	_ larder.ConditionalStore = (*Store)(nil)
 	_ larder.MultiGetter      = (*Store)(nil)
 	_ larder.NonBlockingStore = (*Store)(nil)
+	_ larder.EntryKeeper      = (*Store)(nil)
 )
+
+// KeepsEntries reports true: the store keeps the entries it is given as they
+// are (GetStream and SetStream make shallow copies), so the cache hands it
+// responses in their compact form, without a Header map (see
+// larder.EntryKeeper; read their fields with larder.Entry.Fields).
+func (s *Store) KeepsEntries() bool { return true }
 
 // NonBlocking reports true: the store's calls never wait on I/O or on another
 // process (see larder.NonBlockingStore).

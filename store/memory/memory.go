@@ -16,6 +16,8 @@
 //
 // Besides larder.Store, the store has every optional capability: it is a
 // larder.NonBlockingStore (its calls never wait on I/O), a
+// larder.EntryKeeper (it is given responses in compact form: an entry's
+// Header may be nil, and larder.Entry.Fields returns its fields), a
 // larder.ConditionalStore (SetIf is one atomic otter Compute on the key), a
 // larder.MultiGetter, and a larder.BodyStreamer whose SetStream reads the body
 // into memory, never more than MaxBytes.

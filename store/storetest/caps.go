@@ -61,6 +61,10 @@ func capGroups() []capGroup {
 		{"NonBlockingStore", has[larder.NonBlockingStore], []capTest{
 			{"CancelledContext", testNonBlocking},
 		}},
+		{"EntryKeeper", has[larder.EntryKeeper], []capTest{
+			{"SameEntry", testKeepsEntries},
+			{"CachedResponses", testKeptResponses},
+		}},
 	}
 }
 

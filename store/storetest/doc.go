@@ -72,6 +72,12 @@
 //   - NonBlockingStore: NonBlocking gives the same answer every time; if it
 //     is true, every call, of each capability the store has too, completes
 //     normally and at once with a cancelled context.
+//   - EntryKeeper: KeepsEntries gives the same answer every time; if it is
+//     true, Get returns the entry Set was given (or a shallow copy), and a
+//     larder.Cache over the store serves the responses it stored there in
+//     compact form with all their header fields, answers If-None-Match and
+//     If-Modified-Since from them, and Entry.Fields and MarshalBinary of
+//     the stored entry give those fields.
 //
 // # Expiry and clocks
 //
