@@ -25,6 +25,7 @@ type storeConfig struct {
 	redis    *redisConfig    // the redis schemes
 	memcache *memcacheConfig // memcache://
 	disk     *diskConfig     // disk://
+	tiered   *tieredConfig   // tiered:memory?...+L2-URL
 }
 
 // diskConfig is a parsed disk:// URL (disk.ParseURL).
@@ -45,6 +46,9 @@ const defaultStore = "memory://?size=256MiB"
 // parseRedisStore) or memcache://host:port,host:port (see
 // memcachestore.ParseURL) or disk:///dir?size=SIZE (see disk.ParseURL). Errors never echo the URL, which may hold a password.
 func parseStore(s string) (storeConfig, error) {
+	if len(s) >= len("tiered:") && strings.EqualFold(s[:len("tiered:")], "tiered:") {
+		return parseTieredStore(s)
+	}
 	if scheme, _, ok := strings.Cut(s, "://"); ok && redisSchemes[strings.ToLower(scheme)] {
 		return parseRedisStore(s)
 	}
@@ -105,8 +109,14 @@ func openStore(sc storeConfig, clock func() time.Time) (store larder.Store, stat
 		return m, m.Stats, m.Close, nil
 	}
 	if sc.redis != nil {
-		s, closeClient, err := openRedisStore(sc.redis)
-		return s, nil, closeClient, err // no stats: see openRedisStore
+		s, _, closeClient, err := openRedisStore(sc.redis)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return s, nil, closeClient, nil // no stats: see openRedisStore
+	}
+	if sc.tiered != nil {
+		return openTieredStore(sc.tiered, clock)
 	}
 	if sc.disk != nil {
 		opts := sc.disk.opts
@@ -337,12 +347,12 @@ func redactError(err error, password, userinfo string) error {
 const redisPingTimeout = 5 * time.Second
 
 // openRedisStore makes the client and the store, and checks that the server
-// answers: a wrong address, password or database stops the daemon at start,
+// answers (it returns the client too, for a tiered store's bus): a wrong address, password or database stops the daemon at start,
 // rather than making every request a miss. close closes the client. There is
 // no stats function for the larder_stored_* gauges: Redis cannot count the
 // entries and bytes under a prefix cheaply (DBSIZE and INFO count the whole
 // database, other data included).
-func openRedisStore(rc *redisConfig) (larder.Store, func(), error) {
+func openRedisStore(rc *redisConfig) (*redisstore.Store, goredis.UniversalClient, func(), error) {
 	var c goredis.UniversalClient
 	switch {
 	case rc.cluster != nil:
@@ -355,15 +365,15 @@ func openRedisStore(rc *redisConfig) (larder.Store, func(), error) {
 	s, err := redisstore.New(c, rc.store)
 	if err != nil {
 		c.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), redisPingTimeout)
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
 		c.Close()
-		return nil, nil, fmt.Errorf("redis: PING: %v", firstLine(err.Error()))
+		return nil, nil, nil, fmt.Errorf("redis: PING: %v", firstLine(err.Error()))
 	}
-	return s, func() { c.Close() }, nil
+	return s, c, func() { c.Close() }, nil
 }
 
 // noRedisLog drops go-redis's own log lines (dial retries, pool events),
