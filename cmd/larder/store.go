@@ -157,6 +157,14 @@ func openStore(sc storeConfig, clock func() time.Time) (store larder.Store, stat
 // it along with --max-object-size). The client always has
 // ContextTimeoutEnabled, so the cache's store timeout bounds every call.
 
+// noRetries: a standalone or Sentinel client makes no retries unless the
+// URL asks for them (max_retries=N). go-redis retries a failed command
+// three times by default, with backoff, which with a store that is down
+// only holds each request up to the store timeout before it goes to the
+// origin anyway; a cache fails open at once instead. (A cluster client
+// keeps its retries, which follow the slots to their new masters after a
+// failover.)
+
 // redisSchemes are the --store schemes of the Redis store.
 var redisSchemes = map[string]bool{
 	"redis": true, "rediss": true,
@@ -269,6 +277,9 @@ func parseRedisStore(s string) (sc storeConfig, err error) {
 			return storeConfig{}, fmt.Errorf("--store: %v", err)
 		}
 		rc.simple.ContextTimeoutEnabled = true
+		if !q.Has("max_retries") {
+			rc.simple.MaxRetries = -1 // see noRetries
+		}
 	case "cluster":
 		if u.Path != "" && u.Path != "/" {
 			return storeConfig{}, fmt.Errorf("--store: %s:// takes no path (a cluster has database 0 only)", scheme)
@@ -321,6 +332,9 @@ func parseRedisStore(s string) (sc storeConfig, err error) {
 			return storeConfig{}, fmt.Errorf("--store: %v", err)
 		}
 		rc.failover.ContextTimeoutEnabled = true
+		if !q.Has("max_retries") {
+			rc.failover.MaxRetries = -1 // see noRetries
+		}
 	default:
 		return storeConfig{}, fmt.Errorf("--store: unknown store scheme %q", scheme)
 	}

@@ -22,6 +22,7 @@ type Proxy struct {
 	paused  chan struct{} // closed when not paused; nil when never paused
 	refuse  bool
 	conns   map[net.Conn]struct{}
+	breaks  int // Break calls: a connection being made across one is closed too
 	closed  bool
 	wg      sync.WaitGroup
 }
@@ -75,6 +76,7 @@ func (p *Proxy) Resume() {
 // Break closes every open connection.
 func (p *Proxy) Break() {
 	p.mu.Lock()
+	p.breaks++
 	for c := range p.conns {
 		c.Close()
 	}
@@ -121,7 +123,7 @@ func (p *Proxy) accept() {
 			continue
 		}
 		p.mu.Lock()
-		refuse, closed := p.refuse, p.closed
+		refuse, closed, breaks := p.refuse, p.closed, p.breaks
 		p.mu.Unlock()
 		if refuse || closed {
 			c.Close()
@@ -132,7 +134,7 @@ func (p *Proxy) accept() {
 			c.Close()
 			continue
 		}
-		if !p.track(c, s) {
+		if !p.track(breaks, c, s) {
 			continue
 		}
 		p.wg.Add(2)
@@ -141,10 +143,13 @@ func (p *Proxy) accept() {
 	}
 }
 
-func (p *Proxy) track(cs ...net.Conn) bool {
+// track records the connections, made when Break had been called breaks
+// times, or closes them if the proxy has been closed, broken or set to
+// refuse since.
+func (p *Proxy) track(breaks int, cs ...net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed {
+	if p.closed || p.refuse || p.breaks != breaks {
 		for _, c := range cs {
 			c.Close()
 		}
@@ -190,4 +195,12 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 			return
 		}
 	}
+}
+
+// Conns returns how many connections the proxy holds open (two per client:
+// its own and the one to the target).
+func (p *Proxy) Conns() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.conns)
 }
