@@ -21,8 +21,9 @@ type engine struct {
 
 	flights flights
 
-	multi MultiGetter // the store's, if it has one and is not local
-	hints varyHints   // Vary indexes last read, for multi (hints.go)
+	multi    MultiGetter // the store's, if it has one and is not local
+	localGet LocalGetter // the store's, if it has one and is not local
+	hints    varyHints   // Vary indexes last read, for multi (hints.go)
 
 	cond      ConditionalStore // the store's, if it has one (generation.go)
 	genPrefix string
@@ -45,6 +46,7 @@ func (c *Cache) initEngine() {
 	if !c.local {
 		c.queue = make(chan func(), c.cfg.writeQueue)
 		c.multi, _ = c.store.(MultiGetter)
+		c.localGet, _ = c.store.(LocalGetter)
 	}
 }
 

@@ -150,6 +150,16 @@ func (t *timedStore) GetMulti(ctx context.Context, keys []string) ([]*larder.Ent
 	return es, err
 }
 
+// GetLocal is the store's (larder.LocalGetter), untimed: it answers from
+// process memory. A store without it answers false, which is correct
+// (the cache then calls Get).
+func (t *timedStore) GetLocal(key string) (*larder.Entry, bool) {
+	if lg, ok := t.s.(larder.LocalGetter); ok {
+		return lg.GetLocal(key)
+	}
+	return nil, false
+}
+
 // timedStreamer is a timedStore of a larder.BodyStreamer. Only the calls
 // are timed, not the reading of a body afterwards.
 type timedStreamer struct {

@@ -89,9 +89,11 @@
 //
 // # Capabilities
 //
-// The store is a larder.ConditionalStore (the L2's SetIf) and a
-// larder.MultiGetter (one L1 pass, then one L2 call for the misses). It is
-// not a larder.NonBlockingStore: an L1 miss waits on the L2's network, so the
-// cache calls it under its store timeout. It is not a larder.BodyStreamer:
+// The store is a larder.ConditionalStore (the L2's SetIf), a
+// larder.MultiGetter (one L1 pass, then one L2 call for the misses) and a
+// larder.LocalGetter: the cache asks the L1 first, directly, as it calls the
+// memory store, so that an L1 hit costs what a memory store's hit costs. It
+// is not a larder.NonBlockingStore: an L1 miss waits on the L2's network, so
+// the cache calls Get and GetMulti under its store timeout. It is not a larder.BodyStreamer:
 // the L1 holds whole bodies.
 package tiered

@@ -94,6 +94,7 @@ var (
 	_ larder.Store            = (*Store)(nil)
 	_ larder.ConditionalStore = (*Store)(nil)
 	_ larder.MultiGetter      = (*Store)(nil)
+	_ larder.LocalGetter      = (*Store)(nil)
 )
 
 // New returns a Store with an L1 made from opts.L1 in front of l2. With
@@ -229,6 +230,22 @@ func (s *Store) Get(ctx context.Context, key string) (*larder.Entry, error) {
 		s.fill(l1, key, e, stamp)
 	}
 	return e, nil
+}
+
+// GetLocal returns the entry under key if the L1 holds it and may be used
+// now (see larder.LocalGetter): the cache then serves it without a
+// goroutine or a deadline, as from the memory store.
+func (s *Store) GetLocal(key string) (*larder.Entry, bool) {
+	l1 := s.useL1()
+	if l1 == nil {
+		return nil, false
+	}
+	e, err := l1.Get(context.Background(), key)
+	if err != nil {
+		return nil, false
+	}
+	s.stats.l1Hits.Add(1)
+	return e, true
 }
 
 // GetMulti returns the entries under keys, those in the L1 from it and the
