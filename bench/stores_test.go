@@ -388,3 +388,48 @@ func TestStoreSpeeds(t *testing.T) {
 	}
 	t.Logf("per-store table, medians of %d rounds:\n%s", rounds, b.String())
 }
+
+// BenchmarkStoreHit1K is a hit of 1 KiB through the cache in process
+// (httptest request and recorder included) with the memory store and with
+// a tiered store whose L1 holds the entry (the L2 on the test's own
+// redis-server): "a tiered L1 hit within 10% of the memory store". Run
+// with -count and compare the medians.
+func BenchmarkStoreHit1K(b *testing.B) {
+	for _, name := range []string{"memory", "tiered"} {
+		b.Run(name, func(b *testing.B) {
+			var st larder.Store
+			if name == "memory" {
+				m, err := memory.New(memory.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer m.Close()
+				st = m
+			} else {
+				c := ownRedis(b)
+				rs, _ := redisstore.New(c, redisstore.Options{Prefix: uniquePrefix()})
+				ts, err := tiered.New(rs, tiered.Options{Bus: c, Channel: uniquePrefix(), MaxL1TTL: time.Hour})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer ts.Close()
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if err := ts.WaitConnected(ctx); err != nil {
+					b.Fatal(err)
+				}
+				st = ts
+			}
+			cache := larder.New(st)
+			h := cache.Middleware(storeOrigin(1024))
+			serveOne(h, "/x")
+			_ = cache.Close()
+			b.ReportAllocs()
+			for b.Loop() {
+				if code, cs := serveOne(h, "/x"); code != 200 || !strings.Contains(cs, "hit") {
+					b.Fatalf("%d, Cache-Status %q", code, cs)
+				}
+			}
+		})
+	}
+}
