@@ -58,7 +58,7 @@ declare -A store=(
 )
 for t in "${targets[@]}"; do
   taskset -c "$SERVER_CPU" "$tmp/larder" --upstream "http://$HOST:$ORIGIN_PORT" --listen "$HOST:${port[$t]}" \
-    --store "${store[$t]}" --access-log=false --log-level warn >"$tmp/larder-$t.log" 2>&1 &
+    --admin "$HOST:$((port[$t] + 10))" --store "${store[$t]}" --access-log=false --log-level warn >"$tmp/larder-$t.log" 2>&1 &
   pids+=($!)
 done
 for t in "${targets[@]}"; do
@@ -112,3 +112,7 @@ for path in "${paths[@]}"; do
     printf '| %s | %s | %.0f | %.2f | %s | %s | %s |\n' "/$path" "$t" "$rps" "$(awk -v a="$rps" -v b="$m" 'BEGIN {print a / b}')" "$p50" "$p99" "${errs:-none}"
   done
 done
+
+echo
+echo "The tiered daemon's store metrics at the end:"
+curl -s "http://$HOST:$((port[tiered] + 10))/metrics" | grep -E '^larder_tiered_|^larder_store_call_errors_total.* [1-9]' | sed 's/^/    /'
