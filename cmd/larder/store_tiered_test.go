@@ -150,3 +150,31 @@ func TestTieredStoreDaemon(t *testing.T) {
 		t.Errorf("larder_store_errors_total = %v", n)
 	}
 }
+
+// FuzzParseTieredStore: any tiered: URL is parsed or refused with an error,
+// never a panic; a parsed one has a positive L1 size and an L2 of its own,
+// and no error shows the password of the L2's URL.
+func FuzzParseTieredStore(f *testing.F) {
+	for _, s := range []string{
+		"tiered:memory+redis://h:1/0",
+		"tiered:memory?size=1MiB&max_ttl=5s&lease=300ms+redis://:hunter2@h:1/0?prefix=shop:",
+		"tiered:memory?channel=c+redis+cluster://h1:1,h2:2",
+		"tiered:memory?size=2MiB+disk:///var/cache/x?size=1GiB",
+		"tiered:memory++redis://h", "tiered:memory?size=%zz+redis://h", "tiered:memory?lease=1e400s+redis://h",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sc, err := parseStore(s)
+		if err != nil {
+			l1, l2, _ := strings.Cut(s, "+")
+			if !strings.Contains(l1, "hunter2") && strings.Contains(l2, ":hunter2@") && strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error %q shows the password", err)
+			}
+			return
+		}
+		if tc := sc.tiered; tc != nil && (tc.opts.L1.MaxBytes <= 0 || tc.inner.tiered != nil || tc.inner.scheme == "") {
+			t.Errorf("%q parsed as %+v", s, tc)
+		}
+	})
+}
