@@ -145,13 +145,14 @@ func New(l2 L2, opts Options) (*Store, error) {
 // the L2 or the bus's client. The store must not be used after Close.
 func (s *Store) Close() {
 	s.closeMu.Lock()
-	defer s.closeMu.Unlock()
 	if s.closed {
+		s.closeMu.Unlock()
 		return
 	}
-	s.closed = true
+	s.closed = true // flush, from the bus's goroutine, now does nothing
+	s.closeMu.Unlock()
 	if s.bus != nil {
-		s.bus.close()
+		s.bus.close() // waits for that goroutine: not under closeMu
 	}
 	s.l1.Load().Close()
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/larder-cache/larder"
 	"github.com/larder-cache/larder/internal/fakeclock"
+	"github.com/larder-cache/larder/internal/faultproxy"
 	"github.com/larder-cache/larder/store/memory"
 	"github.com/larder-cache/larder/store/storetest"
 	"github.com/larder-cache/larder/store/tiered"
@@ -223,5 +224,30 @@ func mustSetIf(t testing.TB, s larder.ConditionalStore, key string, e *larder.En
 	}
 	if ok != want {
 		t.Fatalf("SetIf(%q, gen %q) = %v, want %v", key, gen, ok, want)
+	}
+}
+
+// TestCloseWhileFlushing closes stores whose bus goroutine is busy
+// flushing (a bus that keeps breaking): Close must return.
+func TestCloseWhileFlushing(t *testing.T) {
+	c := standalone.client(t)
+	for range 20 {
+		p, err := faultproxy.New(standalone.addrs(t)[0])
+		must(t, err)
+		bc := standalone.client(t, p.Addr())
+		l2, err := memory.New(memory.Options{})
+		must(t, err)
+		s, err := tiered.New(l2, tiered.Options{Bus: bc, Channel: newSpace(t, c).channel, Lease: 20 * time.Millisecond})
+		must(t, err)
+		p.Break()
+		done := make(chan struct{})
+		go func() { s.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("Close did not return")
+		}
+		l2.Close()
+		p.Close()
 	}
 }
