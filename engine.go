@@ -21,8 +21,9 @@ type engine struct {
 
 	flights flights
 
-	multi MultiGetter // the store's, if it has one and is not local
-	hints varyHints   // Vary indexes last read, for multi (hints.go)
+	multi    MultiGetter // the store's, if it has one and is not local
+	localGet LocalGetter // the store's, if it has one and is not local
+	hints    varyHints   // Vary indexes last read, for multi (hints.go)
 
 	keeps     bool             // an EntryKeeper: responses go to it in compact form
 	cond      ConditionalStore // the store's, if it has one (generation.go)
@@ -49,6 +50,7 @@ func (c *Cache) initEngine() {
 	if !c.local {
 		c.queue = make(chan func(), c.cfg.writeQueue)
 		c.multi, _ = c.store.(MultiGetter)
+		c.localGet, _ = c.store.(LocalGetter)
 	}
 }
 

@@ -68,14 +68,24 @@ func (x *exchange) readPrimary(ctx context.Context) (e, variant *Entry, vkey str
 		e, err = c.get(ctx, x.key)
 		return e, nil, "", err
 	}
-	// The closure takes copies: capturing x, or a named result, would
-	// move it to the heap on every lookup, hits included.
+	// The closure below takes copies: capturing x, or a named result,
+	// would move it to the heap on every lookup, hits included.
 	key := x.key
-	es, err := storeCall(c, ctx, "getmulti", key, func(ctx context.Context) ([]*Entry, error) {
-		return c.multi.GetMulti(ctx, []string{key, vk})
-	})
-	if err != nil || len(es) != 2 {
-		return nil, nil, "", err
+	var es []*Entry
+	if c.localGet != nil {
+		if e0, ok := c.localGet.GetLocal(key); ok {
+			if v, ok := c.localGet.GetLocal(vk); ok {
+				es = []*Entry{e0, v}
+			}
+		}
+	}
+	if es == nil {
+		es, err = storeCall(c, ctx, "getmulti", key, func(ctx context.Context) ([]*Entry, error) {
+			return c.multi.GetMulti(ctx, []string{key, vk})
+		})
+		if err != nil || len(es) != 2 {
+			return nil, nil, "", err
+		}
 	}
 	if c.lostFields(es[0]) || c.lostFields(es[1]) {
 		return nil, nil, "", c.storeError("getmulti", key, ctx, errLostFields)

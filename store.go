@@ -49,6 +49,8 @@ var ErrStoreTimeout = errors.New("larder: store call timed out")
 //     Vary index and its variant.
 //   - NonBlockingStore: an in-process store whose calls never wait on I/O,
 //     which the cache calls directly, without a deadline or a goroutine.
+//   - LocalGetter: a store over a network that keeps some entries in
+//     process memory too (GetLocal), which the cache asks first, directly.
 //
 // A store that implements none of them works as well; the store/storetest
 // package checks each one a store implements.

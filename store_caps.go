@@ -158,3 +158,19 @@ type EntryKeeper interface {
 	// above. It returns the same answer every time.
 	KeepsEntries() bool
 }
+
+// A LocalGetter is a store that is not in-process but keeps some entries in
+// process memory as well, such as a tiered store's L1. The cache asks it
+// first, directly on the request's goroutine (no deadline, no goroutine, as
+// for a NonBlockingStore), and calls Get or GetMulti under the store
+// timeout only for what it does not answer. It matters to a store that is
+// not a NonBlockingStore: the cache calls the Get of one directly anyway.
+type LocalGetter interface {
+	// GetLocal returns the entry stored under key and true if the store
+	// can tell from process memory alone, without waiting on I/O or on
+	// another process; otherwise nil and false, and the cache asks Get. It
+	// never returns an entry that Get would not return at that instant
+	// (an expired, overwritten or deleted one), but false is always a
+	// correct answer: it reports no misses and no failures.
+	GetLocal(key string) (*Entry, bool)
+}

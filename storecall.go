@@ -20,7 +20,8 @@ const maxStoreCalls = 4096
 // errStoreBusy is the failure of a call that found maxStoreCalls in flight.
 var errStoreBusy = errors.New("larder: too many store calls in flight")
 
-// Store calls. A NonBlockingStore is called directly: it never waits.
+// Store calls. A NonBlockingStore is called directly: it never waits; so
+// is a LocalGetter's GetLocal, before its Get.
 // Any other store is called on a goroutine of its own that the request waits
 // for until the store timeout, and no longer: a store that blocks, even one
 // that ignores its context, costs a request at most the timeout, and a
@@ -42,6 +43,11 @@ func (c *Cache) get(ctx context.Context, key string) (*Entry, error) {
 			return nil, c.storeError("get", key, ctx, errLostFields)
 		}
 		return e, nil
+	}
+	if c.localGet != nil {
+		if e, ok := c.localGet.GetLocal(key); ok {
+			return e, nil
+		}
 	}
 	e, err := storeCall(c, ctx, "get", key, func(ctx context.Context) (*Entry, error) {
 		return c.store.Get(ctx, key)

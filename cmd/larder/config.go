@@ -83,7 +83,7 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*
 	bodyMinRate := rateValue(proxy.DefaultBodyMinRate)
 	fs.StringVar(&upstream, "upstream", "", "origin `URL` (http or https) the proxy forwards to; required")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "`address` the proxy listens on")
-	fs.StringVar(&store, "store", defaultStore, "cache store `URL`: memory://?size=SIZE, redis://host:port/db, redis+cluster://h1:p1,h2:p2, redis+sentinel://h:26379/master, memcache://h1:11211,h2:11211, disk:///dir?size=SIZE")
+	fs.StringVar(&store, "store", defaultStore, "cache store `URL`: memory://?size=SIZE, redis://host:port/db, redis+cluster://h1:p1,h2:p2, redis+sentinel://h:26379/master, memcache://h1:11211,h2:11211, disk:///dir?size=SIZE, tiered:memory?size=SIZE+REDIS-URL")
 	fs.StringVar(&c.admin, "admin", "", "`address` of the admin API (purge, /metrics, /healthz); off when empty")
 	fs.StringVar(&c.adminToken, "admin-token", "", "bearer `token` the admin API requires; mandatory unless --admin is a loopback address (prefer the environment variable)")
 	fs.Var(&maxObject, "max-object-size", "largest response body stored (`SIZE`: 1000000, 512KiB, 8MiB, 1GiB, ...)")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/larder-cache/larder"
 	"github.com/larder-cache/larder/proxy"
+	"github.com/larder-cache/larder/store/tiered"
 )
 
 // Exit codes.
@@ -91,6 +92,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer closeStore()
 
 	m := newMetrics(stats)
+	if ts, ok := store.(*tiered.Store); ok {
+		m.reg.MustRegister(tieredCollector{ts})
+	}
+	store = instrumentStore(store, newStoreMetrics(m.reg))
 	cache := larder.New(store, cacheOptions(cfg, o, m, logger)...)
 	transport := newTransport(cfg)
 	defer transport.CloseIdleConnections()
@@ -171,7 +176,7 @@ func cacheOptions(cfg *config, o runOptions, m *metrics, logger *slog.Logger) []
 		larder.WithMaxObjectSize(cfg.maxObjectSize),
 		larder.WithMaxKeySize(cfg.maxKeySize),
 		larder.WithMaxErrorLifetime(cfg.maxErrorTTL),
-		larder.WithLogger(logger),
+		larder.WithLogger(slog.New(newLimitHandler(logger.Handler(), storeLogInterval, nil))),
 		larder.WithObserver(func(ev larder.Event) {
 			m.observe(ev)
 			if cfg.accessLog {

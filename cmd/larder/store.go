@@ -25,6 +25,7 @@ type storeConfig struct {
 	redis    *redisConfig    // the redis schemes
 	memcache *memcacheConfig // memcache://
 	disk     *diskConfig     // disk://
+	tiered   *tieredConfig   // tiered:memory?...+L2-URL
 }
 
 // diskConfig is a parsed disk:// URL (disk.ParseURL).
@@ -45,6 +46,9 @@ const defaultStore = "memory://?size=256MiB"
 // parseRedisStore) or memcache://host:port,host:port (see
 // memcachestore.ParseURL) or disk:///dir?size=SIZE (see disk.ParseURL). Errors never echo the URL, which may hold a password.
 func parseStore(s string) (storeConfig, error) {
+	if len(s) >= len("tiered:") && strings.EqualFold(s[:len("tiered:")], "tiered:") {
+		return parseTieredStore(s)
+	}
 	if scheme, _, ok := strings.Cut(s, "://"); ok && redisSchemes[strings.ToLower(scheme)] {
 		return parseRedisStore(s)
 	}
@@ -105,8 +109,14 @@ func openStore(sc storeConfig, clock func() time.Time) (store larder.Store, stat
 		return m, m.Stats, m.Close, nil
 	}
 	if sc.redis != nil {
-		s, closeClient, err := openRedisStore(sc.redis)
-		return s, nil, closeClient, err // no stats: see openRedisStore
+		s, _, closeClient, err := openRedisStore(sc.redis)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return s, nil, closeClient, nil // no stats: see openRedisStore
+	}
+	if sc.tiered != nil {
+		return openTieredStore(sc.tiered, clock)
 	}
 	if sc.disk != nil {
 		opts := sc.disk.opts
@@ -146,6 +156,14 @@ func openStore(sc storeConfig, clock func() time.Time) (store larder.Store, stat
 // max_value_size=SIZE (default 9MiB: larger entries are not stored; raise
 // it along with --max-object-size). The client always has
 // ContextTimeoutEnabled, so the cache's store timeout bounds every call.
+
+// noRetries: a standalone or Sentinel client makes no retries unless the
+// URL asks for them (max_retries=N). go-redis retries a failed command
+// three times by default, with backoff, which with a store that is down
+// only holds each request up to the store timeout before it goes to the
+// origin anyway; a cache fails open at once instead. (A cluster client
+// keeps its retries, which follow the slots to their new masters after a
+// failover.)
 
 // redisSchemes are the --store schemes of the Redis store.
 var redisSchemes = map[string]bool{
@@ -259,6 +277,9 @@ func parseRedisStore(s string) (sc storeConfig, err error) {
 			return storeConfig{}, fmt.Errorf("--store: %v", err)
 		}
 		rc.simple.ContextTimeoutEnabled = true
+		if !q.Has("max_retries") {
+			rc.simple.MaxRetries = -1 // see noRetries
+		}
 	case "cluster":
 		if u.Path != "" && u.Path != "/" {
 			return storeConfig{}, fmt.Errorf("--store: %s:// takes no path (a cluster has database 0 only)", scheme)
@@ -311,6 +332,9 @@ func parseRedisStore(s string) (sc storeConfig, err error) {
 			return storeConfig{}, fmt.Errorf("--store: %v", err)
 		}
 		rc.failover.ContextTimeoutEnabled = true
+		if !q.Has("max_retries") {
+			rc.failover.MaxRetries = -1 // see noRetries
+		}
 	default:
 		return storeConfig{}, fmt.Errorf("--store: unknown store scheme %q", scheme)
 	}
@@ -337,12 +361,12 @@ func redactError(err error, password, userinfo string) error {
 const redisPingTimeout = 5 * time.Second
 
 // openRedisStore makes the client and the store, and checks that the server
-// answers: a wrong address, password or database stops the daemon at start,
+// answers (it returns the client too, for a tiered store's bus): a wrong address, password or database stops the daemon at start,
 // rather than making every request a miss. close closes the client. There is
 // no stats function for the larder_stored_* gauges: Redis cannot count the
 // entries and bytes under a prefix cheaply (DBSIZE and INFO count the whole
 // database, other data included).
-func openRedisStore(rc *redisConfig) (larder.Store, func(), error) {
+func openRedisStore(rc *redisConfig) (*redisstore.Store, goredis.UniversalClient, func(), error) {
 	var c goredis.UniversalClient
 	switch {
 	case rc.cluster != nil:
@@ -355,15 +379,15 @@ func openRedisStore(rc *redisConfig) (larder.Store, func(), error) {
 	s, err := redisstore.New(c, rc.store)
 	if err != nil {
 		c.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), redisPingTimeout)
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
 		c.Close()
-		return nil, nil, fmt.Errorf("redis: PING: %v", firstLine(err.Error()))
+		return nil, nil, nil, fmt.Errorf("redis: PING: %v", firstLine(err.Error()))
 	}
-	return s, func() { c.Close() }, nil
+	return s, c, func() { c.Close() }, nil
 }
 
 // noRedisLog drops go-redis's own log lines (dial retries, pool events),

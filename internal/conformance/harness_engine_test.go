@@ -37,14 +37,29 @@ func (r *response) get(name string) (string, bool) {
 	return strings.Join(vs, ", "), true
 }
 
-// run runs one case and returns its first failure, nil when it passes.
-func run(t *testing.T, c Case) (fail *failure) {
+// run runs one case with a memory store and returns its first failure, nil
+// when it passes.
+func run(t *testing.T, c Case) *failure {
+	return runWith(t, c, func(t *testing.T, clk *fakeclock.Clock) larder.Store {
+		st, err := memory.New(memory.Options{MaxBytes: 64 << 20, Clock: clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(st.Close)
+		return st
+	})
+}
+
+// runWith runs one case with the store newStore returns, on the case's
+// clock. With a store that is not in-process, the cache's writes go behind
+// its responses: each step waits for them (and for background
+// revalidations) before the next, as the memory store, written inline,
+// needs not.
+func runWith(t *testing.T, c Case, newStore func(*testing.T, *fakeclock.Clock) larder.Store) (fail *failure) {
 	clk := fakeclock.New(start)
-	st, err := memory.New(memory.Options{MaxBytes: 64 << 20, Clock: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st := newStore(t, clk)
+	nb, local := st.(larder.NonBlockingStore)
+	local = local && nb.NonBlocking()
 
 	uuid := uuidFor(c.ID)
 	org := &origin{clk: clk, uuid: uuid, steps: c.Requests}
@@ -150,6 +165,9 @@ func run(t *testing.T, c Case) (fail *failure) {
 		resp.Body.Close()
 		if err != nil {
 			check(true, false, "response %d body: %v", reqNum, err)
+		}
+		if !local {
+			_ = cache.Close()
 		}
 		res := &response{status: resp.StatusCode, header: resp.Header, body: string(b)}
 		responses = append(responses, res)

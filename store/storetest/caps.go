@@ -58,6 +58,10 @@ func capGroups() []capGroup {
 			{"OddKeys", testGetMultiOddKeys},
 			{"Expired", testGetMultiExpired},
 		}},
+		{"LocalGetter", has[larder.LocalGetter], []capTest{
+			{"FollowsWrites", testLocalFollowsWrites},
+			{"Expired", testLocalExpired},
+		}},
 		{"NonBlockingStore", has[larder.NonBlockingStore], []capTest{
 			{"CancelledContext", testNonBlocking},
 		}},

@@ -69,6 +69,9 @@
 //   - MultiGetter: GetMulti returns one entry per key, in order, nil for
 //     misses, expired entries and keys never set, with repeated keys, odd
 //     keys, hundreds of keys in one call and none.
+//   - LocalGetter: GetLocal never returns an entry that Get would not:
+//     nothing for a key never stored, deleted or expired, the latest entry
+//     after a Set or an overwrite (or nothing: false is always allowed).
 //   - NonBlockingStore: NonBlocking gives the same answer every time; if it
 //     is true, every call, of each capability the store has too, completes
 //     normally and at once with a cancelled context.
