@@ -140,10 +140,14 @@ func (sw *streamWriter) failing(err error) { sw.originErr = err }
 // from records the base transport's response.
 func (sw *streamWriter) from(resp *http.Response) { sw.origin = resp }
 
-// bodyDone ends the caller's body once the origin delivered it whole: the
-// caller is not kept waiting while the engine stores the response.
+// bodyDone runs once the origin delivered the body whole. With a store
+// over the network, it ends the caller's body at once: the caller does not
+// wait for the engine's store calls (its writes are queued anyway, see
+// WithWriteQueue). With a NonBlockingStore the body ends with the
+// exchange, a moment later, once the response is stored and handed to the
+// requests that waited for it: a request the caller sends next finds it.
 func (sw *streamWriter) bodyDone() {
-	if sw.piped {
+	if sw.piped && !sw.x.c.local {
 		_ = sw.pw.Close()
 	}
 }
