@@ -86,7 +86,7 @@ func (sw *streamWriter) WriteHeader(code int) {
 		sw.piped = true
 		r.Body = &streamBody{sw: sw}
 		ctx := sw.req.Context()
-		sw.stop = context.AfterFunc(ctx, func() { sw.pr.CloseWithError(context.Cause(ctx)) })
+		sw.stop = context.AfterFunc(ctx, func() { _ = sw.pw.CloseWithError(context.Cause(ctx)) })
 	}
 	sw.resp = r
 }

@@ -18,7 +18,7 @@ func TestTransportStoring(t *testing.T) {
 		shared     bool
 		cc         string
 		reqHdr     []string
-		wantCalls  int64 // after two identical requests
+		wantCalls  int64  // after two identical requests
 		wantSecond string // a hit, or a response another request fetched (collapsed): ttl=60
 	}{
 		{"fresh", false, "max-age=60", nil, 1, "ttl=60"},
