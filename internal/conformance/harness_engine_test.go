@@ -37,8 +37,11 @@ func (r *response) get(name string) (string, bool) {
 	return strings.Join(vs, ", "), true
 }
 
-// run runs one case and returns its first failure, nil when it passes.
-func run(t *testing.T, c Case) (fail *failure) {
+// run runs one case and returns its first failure, nil when it passes. In
+// private mode the client's transport is a larder.Transport (a private
+// cache) straight to the origin; otherwise requests go through
+// cache.Middleware in front of the proxy.
+func run(t *testing.T, c Case, private bool) (fail *failure) {
 	clk := fakeclock.New(start)
 	st, err := memory.New(memory.Options{MaxBytes: 64 << 20, Clock: clk.Now})
 	if err != nil {
@@ -60,14 +63,24 @@ func run(t *testing.T, c Case) (fail *failure) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache := larder.New(st, larder.WithClock(clk.Now))
-	cacheSrv := httptest.NewServer(cache.Middleware(upstream))
-	t.Cleanup(cacheSrv.Close)
-
+	base := originSrv.URL
 	tr := &http.Transport{DisableCompression: true, Proxy: nil,
 		DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}
 	t.Cleanup(tr.CloseIdleConnections)
-	client := &http.Client{Transport: tr, Timeout: 10 * time.Second,
+	var rt http.RoundTripper = tr
+	if private {
+		// As the proxy's transport, it does not reuse connections.
+		tr.DisableKeepAlives = true
+		ct := larder.NewTransport(tr, st, larder.WithClock(clk.Now))
+		t.Cleanup(func() { _ = ct.Close() })
+		rt = ct
+	} else {
+		cache := larder.New(st, larder.WithClock(clk.Now))
+		cacheSrv := httptest.NewServer(cache.Middleware(upstream))
+		t.Cleanup(cacheSrv.Close)
+		base = cacheSrv.URL
+	}
+	client := &http.Client{Transport: rt, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 	defer func() {
@@ -84,7 +97,7 @@ func run(t *testing.T, c Case) (fail *failure) {
 	var responses []*response
 	for i, rq := range c.Requests {
 		reqNum := i + 1
-		u := cacheSrv.URL + "/test/" + uuid
+		u := base + "/test/" + uuid
 		if rq.Filename != "" {
 			u += "/" + rq.Filename
 		}
@@ -143,15 +156,23 @@ func run(t *testing.T, c Case) (fail *failure) {
 			}
 		}
 		resp, err := client.Do(req)
-		if err != nil {
+		var res *response
+		switch {
+		case err != nil && private && rq.Disconnect:
+			// The Transport passes the origin's disconnection on as the
+			// base transport's error, as Fetch does with a network
+			// error (the proxy answers 502 instead).
+			res = &response{header: http.Header{}}
+		case err != nil:
 			check(true, false, "request %d failed: %v", reqNum, err)
+		default:
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				check(true, false, "response %d body: %v", reqNum, err)
+			}
+			res = &response{status: resp.StatusCode, header: resp.Header, body: string(b)}
 		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			check(true, false, "response %d body: %v", reqNum, err)
-		}
-		res := &response{status: resp.StatusCode, header: resp.Header, body: string(b)}
 		responses = append(responses, res)
 		if dump {
 			t.Logf("step %d: %s %s\n  request: %v\n  response: %d %v\n  body: %q\n  origin so far: %s",
