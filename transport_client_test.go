@@ -286,3 +286,72 @@ func TestTransportLargeBody(t *testing.T) {
 		t.Errorf("origin called %d times, want 2", o.n())
 	}
 }
+
+// TestTransportFromStorage: ranges, HEAD and the caller's preconditions
+// answered from a stored response, with X-From-Cache when asked for.
+func TestTransportFromStorage(t *testing.T) {
+	o := newNetOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"e"`)
+		_, _ = w.Write([]byte("0123456789"))
+	})
+	f := newClientFixture(t, nil, larder.WithFromCacheHeader())
+	f.do("GET", o.srv.URL+"/r").check(t, 200, "0123456789", "stored")
+	for _, tc := range []struct {
+		name   string
+		method string
+		hdr    []string
+		status int
+		body   string
+		length string
+	}{
+		{"hit", "GET", nil, 200, "0123456789", "10"},
+		{"range", "GET", []string{"Range", "bytes=2-4"}, 206, "234", "3"},
+		{"head", "HEAD", nil, 200, "", "10"},
+		{"if-none-match", "GET", []string{"If-None-Match", `"e"`}, 304, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := f.do(tc.method, o.srv.URL+"/r", tc.hdr...)
+			g.check(t, tc.status, tc.body, "hit")
+			if g.header.Get("X-From-Cache") != "1" || g.header.Get("Content-Length") != tc.length {
+				t.Errorf("X-From-Cache %q, Content-Length %q, want 1 and %q",
+					g.header.Get("X-From-Cache"), g.header.Get("Content-Length"), tc.length)
+			}
+		})
+	}
+	if o.n() != 1 {
+		t.Errorf("origin called %d times, want 1", o.n())
+	}
+}
+
+// TestTransportOriginCutShort: an origin that closes the connection before
+// the end of its body: the caller gets an error reading it, and nothing is
+// stored.
+func TestTransportOriginCutShort(t *testing.T) {
+	o := newNetOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Length", "100")
+		_, _ = w.Write([]byte("only part"))
+		w.(http.Flusher).Flush()
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	})
+	f := newClientFixture(t, nil)
+	for range 2 {
+		resp, err := f.c.Get(o.srv.URL + "/short")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil {
+			t.Errorf("read %q without an error", b)
+		}
+		_ = f.tr.Close()
+	}
+	if o.n() != 2 || f.store.len() != 0 {
+		t.Errorf("origin called %d times, %d entries stored; want 2 and 0", o.n(), f.store.len())
+	}
+}
