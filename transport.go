@@ -32,7 +32,9 @@ import (
 // arrives, and is stored only when the caller read it whole: a body closed
 // early, cut short or cancelled with the request's context is not stored.
 // A response the cache answers itself carries the stored bytes. The caller
-// must close every response body, as with any RoundTripper.
+// must close every response body, as with any RoundTripper. Requests that
+// take the connection over (Upgrade, CONNECT) go to the base transport as
+// they are.
 //
 // A Transport is safe for concurrent use.
 type Transport struct {
@@ -90,13 +92,26 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, errors.New("larder: nil Request.URL")
 	}
+	if req.Header["Upgrade"] != nil || req.Method == http.MethodConnect {
+		// A connection taken over (WebSocket, a tunnel): the response
+		// body is the connection itself, never stored, nor copied.
+		return t.base.RoundTrip(req)
+	}
+	r := req
+	if r.Header == nil {
+		// http.Transport takes a nil Header as an empty one; so does the
+		// cache, on a copy: the caller's request is not modified.
+		r = new(http.Request)
+		*r = *req
+		r.Header = make(http.Header)
+	}
 	c := t.c
 	hr := &hitResponse{}
 	// The exchange stays on the stack while the cache answers by itself;
 	// it moves to the heap only when the origin is called.
 	x := exchange{c: c, w: hr, next: transportOrigin{t}, shared: c.cfg.shared}
 	x.ev.Request = req
-	x.key, x.r = c.target(req)
+	x.key, x.r = c.target(r)
 	if x.fromCache() {
 		x.observe()
 		closeBody(req)

@@ -355,3 +355,64 @@ func TestTransportOriginCutShort(t *testing.T) {
 		t.Errorf("origin called %d times, %d entries stored; want 2 and 0", o.n(), f.store.len())
 	}
 }
+
+// TestTransportOddRequests: a request without a Header map, and an upgrade,
+// which goes to the base transport untouched.
+func TestTransportOddRequests(t *testing.T) {
+	o := newNetOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") == "echo" {
+			w.Header().Set("Connection", "Upgrade")
+			w.Header().Set("Upgrade", "echo")
+			w.WriteHeader(http.StatusSwitchingProtocols)
+			conn, brw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			line, _ := brw.ReadString('\n')
+			_, _ = brw.WriteString("echo: " + line)
+			_ = brw.Flush()
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"e"`)
+		_, _ = w.Write([]byte("x"))
+	})
+	f := newClientFixture(t, nil)
+	for range 2 {
+		req, _ := http.NewRequest("GET", o.srv.URL+"/nil-header", nil)
+		req.Header = nil
+		resp, err := f.tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if req.Header != nil || resp.StatusCode != 200 {
+			t.Fatalf("status %d, request header %v", resp.StatusCode, req.Header)
+		}
+	}
+	if o.n() != 1 {
+		t.Errorf("origin called %d times, want 1", o.n())
+	}
+
+	req, _ := http.NewRequest("GET", o.srv.URL+"/ws", nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "echo")
+	resp, err := f.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rw, ok := resp.Body.(io.ReadWriteCloser)
+	if resp.StatusCode != http.StatusSwitchingProtocols || !ok {
+		t.Fatalf("status %d, body %T: not a connection", resp.StatusCode, resp.Body)
+	}
+	if _, err := rw.Write([]byte("hi\n")); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, len("echo: hi\n"))
+	if _, err := io.ReadFull(rw, b); err != nil || string(b) != "echo: hi\n" {
+		t.Errorf("read %q, %v", b, err)
+	}
+}
