@@ -416,3 +416,47 @@ func TestTransportOddRequests(t *testing.T) {
 		t.Errorf("read %q, %v", b, err)
 	}
 }
+
+// blockingStore is a store over the "network" (not a NonBlockingStore)
+// whose writes wait until released.
+type blockingStore struct {
+	*mapStore
+	release chan struct{}
+}
+
+func (s *blockingStore) Set(ctx context.Context, key string, e *larder.Entry, ttl time.Duration) error {
+	<-s.release
+	return s.mapStore.Set(ctx, key, e, ttl)
+}
+
+// NonBlocking reports false: the cache calls it with a deadline and writes
+// behind the response.
+func (s *blockingStore) NonBlocking() bool { return false }
+
+// TestTransportStoreNeverBlocks: the caller reads its whole response while
+// the store's write is still waiting.
+func TestTransportStoreNeverBlocks(t *testing.T) {
+	o := newNetOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		_, _ = w.Write([]byte("body"))
+	})
+	clk := newClock()
+	s := &blockingStore{mapStore: newMapStore(clk), release: make(chan struct{})}
+	tr := larder.NewTransport(nil, s, larder.WithClock(clk.Now), larder.WithStoreTimeout(time.Minute))
+	defer http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+	f := &clientFixture{t: t, clock: clk, tr: tr, c: &http.Client{Transport: tr}}
+	done := make(chan got, 1)
+	go func() { done <- f.do("GET", o.srv.URL+"/slow-store") }()
+	select {
+	case g := <-done:
+		g.check(t, 200, "body", "stored")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the caller waited for the store's write")
+	}
+	close(s.release)
+	_ = tr.Close()
+	if n := s.len(); n != 1 {
+		t.Errorf("%d entries stored, want 1", n)
+	}
+	f.do("GET", o.srv.URL+"/slow-store").check(t, 200, "body", "hit")
+}
