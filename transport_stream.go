@@ -21,9 +21,10 @@ type streamWriter struct {
 	h     http.Header
 	ready chan struct{} // closed once resp or err is set
 
-	resp *http.Response
-	err  error
-	sent bool // ready is closed
+	resp      *http.Response
+	err       error
+	sent      bool // resp or err is set
+	signalled bool // ready is closed
 
 	// Set by the origin handler on the exchange's goroutine.
 	originErr error          // the base transport's error, while its 502 stands for it
@@ -52,13 +53,22 @@ func (sw *streamWriter) WriteHeader(code int) {
 		return
 	}
 	sw.sent = true
-	defer close(sw.ready)
 	if sw.originErr != nil {
 		// The engine passes on the failure of the base transport: the
 		// caller gets its error.
 		sw.err = sw.originErr
+		sw.signal()
 		return
 	}
+	defer func() {
+		if sw.piped || !sw.x.c.local {
+			sw.signal()
+		}
+		// Else, with a NonBlockingStore, a response without a body
+		// (HEAD, 204, 304) goes to the caller with the end of the
+		// exchange, as a body does (bodyDone): once stored, so that a
+		// request the caller sends next finds what it stored.
+	}()
 	x := sw.x
 	h := sw.h
 	if x.c.cfg.fromCacheMark && fromCache(&x.ev) {
@@ -159,6 +169,14 @@ func (sw *streamWriter) abort(err error) {
 	}
 }
 
+// signal hands the response (or the error) to the caller, once.
+func (sw *streamWriter) signal() {
+	if !sw.signalled {
+		sw.signalled = true
+		close(sw.ready)
+	}
+}
+
 // end runs when the exchange is over.
 func (sw *streamWriter) end() {
 	if !sw.sent {
@@ -167,8 +185,8 @@ func (sw *streamWriter) end() {
 		if sw.err == nil {
 			sw.err = errNoResponse
 		}
-		close(sw.ready)
 	}
+	sw.signal()
 	if sw.piped {
 		_ = sw.pw.Close()
 	}
