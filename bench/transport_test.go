@@ -83,10 +83,16 @@ func benchClient(b *testing.B, peer string, size int) {
 		}
 		b.ReportAllocs()
 		b.SetBytes(int64(n))
+		cpu0 := processCPU()
 		for b.Loop() {
 			if err := clientHit(rt, req, buf, n); err != nil {
 				b.Fatal(err)
 			}
+		}
+		// CPU time per hit, GC included: steadier than ns/op on a
+		// machine whose CPUs other work shares.
+		if cpu := processCPU() - cpu0; cpu > 0 {
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 		}
 		if c := o.calls.Load(); c != 1 {
 			b.Fatalf("origin called %d times, want 1", c)
@@ -104,6 +110,12 @@ func benchClient(b *testing.B, peer string, size int) {
 		}
 		b.ReportAllocs()
 		b.SetBytes(int64(n))
+		cpu0 := processCPU()
+		defer func() {
+			if cpu := processCPU() - cpu0; cpu > 0 {
+				b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+			}
+		}()
 		var once sync.Once
 		var failed error
 		b.RunParallel(func(pb *testing.PB) {
