@@ -460,3 +460,32 @@ func TestTransportStoreNeverBlocks(t *testing.T) {
 	}
 	f.do("GET", o.srv.URL+"/slow-store").check(t, 200, "body", "hit")
 }
+
+// TestTransportHitBodiesIndependent: a hit's body reads the stored bytes in
+// place; a later hit of another URL must not change a body not yet read
+// (the guard of hitResponse's zero-copy Write, should the engine ever write
+// a hit from a reused buffer).
+func TestTransportHitBodiesIndependent(t *testing.T) {
+	o := newNetOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		_, _ = w.Write(bytes.Repeat([]byte(r.URL.Path[1:]), 1000))
+	})
+	f := newClientFixture(t, nil)
+	f.do("GET", o.srv.URL+"/a")
+	f.do("GET", o.srv.URL+"/b")
+	ra, err := f.c.Get(o.srv.URL + "/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ra.Body.Close()
+	rb, err := f.c.Get(o.srv.URL + "/b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, rb.Body)
+	rb.Body.Close()
+	b, _ := io.ReadAll(ra.Body)
+	if want := strings.Repeat("a", 1000); string(b) != want || !strings.Contains(ra.Header.Get("Cache-Status"), "hit") {
+		t.Errorf("body of /a changed: %.20q...", b)
+	}
+}
