@@ -41,6 +41,7 @@ type Transport struct {
 	base http.RoundTripper
 	c    *Cache
 	wg   sync.WaitGroup // exchanges running on goroutines of their own
+	bufs sync.Pool      // *[]byte: the buffers of the body copies from the origin
 }
 
 // NewTransport returns a Transport that keeps its entries in store and

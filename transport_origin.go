@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"sync"
 )
 
 // transportOrigin is the handler of a Transport's cache: it sends the
@@ -14,9 +13,6 @@ import (
 // would. The engine decides, as for the middleware, what is stored and what
 // the caller gets.
 type transportOrigin struct{ t *Transport }
-
-// copyBufs holds the buffers of the body copies.
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 func (o transportOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cw, sw := transportWriters(w)
@@ -52,8 +48,12 @@ func (o transportOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h[k] = v
 	}
 	w.WriteHeader(resp.StatusCode)
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
+	bp, _ := o.t.bufs.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 32<<10)
+		bp = &b
+	}
+	defer o.t.bufs.Put(bp)
 	buf := *bp
 	var written int64
 	for {
