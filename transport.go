@@ -36,7 +36,7 @@ import (
 // take the connection over (Upgrade, CONNECT) go to the base transport as
 // they are.
 //
-// A Transport is safe for concurrent use.
+// A Transport is safe for concurrent use. Make one with NewTransport.
 type Transport struct {
 	base http.RoundTripper
 	c    *Cache
@@ -80,6 +80,10 @@ func (t *Transport) CloseIdleConnections() {
 	}
 }
 
+// errBadTransport is returned by RoundTrip for a Transport not made by
+// NewTransport, or a request without a URL.
+var errBadTransport = errors.New("larder: Transport not made by NewTransport, or request without a URL")
+
 // errNoResponse is returned by RoundTrip when the exchange produced no
 // response and the base transport no error (which a RoundTripper must not
 // do).
@@ -89,9 +93,9 @@ var errNoResponse = errors.New("larder: no response from the base transport")
 // transport, as the http.RoundTripper contract says: it does not modify
 // req, and it closes req's body.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL == nil {
+	if t.c == nil || req.URL == nil {
 		closeBody(req)
-		return nil, errors.New("larder: nil Request.URL")
+		return nil, errBadTransport
 	}
 	if req.Header["Upgrade"] != nil || req.Method == http.MethodConnect {
 		// A connection taken over (WebSocket, a tunnel): the response
