@@ -1,5 +1,6 @@
 // Transport tests on response bodies: cut short, closed early, decoded,
 // larger than the max object size, and the store never waited for.
+
 package larder_test
 
 import (
