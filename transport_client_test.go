@@ -1,11 +1,13 @@
 package larder_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,9 +50,9 @@ func TestTransportCoalescing(t *testing.T) {
 		})
 	}
 	<-started
-	// The others find the leader's flight while the origin holds its
-	// answer (or, arriving later, the stored response).
-	time.Sleep(100 * time.Millisecond)
+	// The others wait for the leader's flight while the origin holds its
+	// answer.
+	waitForWaiters(t, n-1)
 	close(release)
 	wg.Wait()
 	for i, b := range bodies {
@@ -199,4 +201,19 @@ func TestTransportOddRequests(t *testing.T) {
 	if _, err := io.ReadFull(rw, b); err != nil || string(b) != "echo: hi\n" {
 		t.Errorf("read %q, %v", b, err)
 	}
+}
+
+// waitForWaiters waits until n goroutines wait for a coalescing flight,
+// as their stacks show, or fails the test after a while.
+func waitForWaiters(t *testing.T, n int) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	for range 500 {
+		k := runtime.Stack(buf, true)
+		if bytes.Count(buf[:k], []byte("larder.(*flight).wait")) >= n {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("fewer than %d requests wait for the flight", n)
 }
