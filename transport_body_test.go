@@ -75,7 +75,7 @@ func TestTransportBodyCutShort(t *testing.T) {
 			}
 		}},
 		{"client timeout", func(t *testing.T, f *clientFixture, url string) {
-			c := &http.Client{Transport: f.tr, Timeout: 200 * time.Millisecond}
+			c := &http.Client{Transport: f.tr, Timeout: time.Second}
 			resp, err := c.Get(url)
 			if err != nil {
 				t.Fatal(err)
