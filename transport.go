@@ -120,7 +120,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if x.fromCache() {
 		x.observe()
 		closeBody(req)
-		return hr.response(req, c.cfg.fromCacheMark), nil
+		return hr.response(req, c.cfg.fromCacheMark && fromCache(&x.ev)), nil
 	}
 	hx := new(exchange)
 	*hx = x

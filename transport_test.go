@@ -104,8 +104,12 @@ func TestTransportRequestDirectives(t *testing.T) {
 		}
 		_, _ = w.Write([]byte("x"))
 	})
-	f := newClientFixture(t, nil)
-	f.do("GET", o.srv.URL+"/b", "Cache-Control", "only-if-cached").check(t, 504, "504 gateway timeout: not in cache (only-if-cached)\n", "detail=only-if-cached")
+	f := newClientFixture(t, nil, larder.WithFromCacheHeader())
+	g := f.do("GET", o.srv.URL+"/b", "Cache-Control", "only-if-cached")
+	g.check(t, 504, "504 gateway timeout: not in cache (only-if-cached)\n", "detail=only-if-cached")
+	if g.header.Get("X-From-Cache") != "" {
+		t.Error("the cache's 504 for only-if-cached has X-From-Cache")
+	}
 	if o.n() != 0 {
 		t.Fatalf("only-if-cached reached the origin")
 	}
