@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/larder-cache/larder"
@@ -79,4 +80,68 @@ func ExampleNewTransport() {
 	//   origin: 304 Not Modified
 	// 200 {"full_name":"octocat/hello-world"}
 	//   Cache-Status: Larder; fwd=stale; fwd-status=304; stored; ttl=60
+}
+
+// gregjones/httpcache marks the responses it serves from its cache with
+// X-From-Cache: 1; WithFromCacheHeader does the same.
+func ExampleWithFromCacheHeader() {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		_, _ = w.Write([]byte("data"))
+	}))
+	defer api.Close()
+	store, _ := memory.New(memory.Options{MaxBytes: 1 << 20})
+	defer store.Close()
+	tr := larder.NewTransport(nil, store, larder.WithFromCacheHeader())
+	defer tr.Close()
+	client := &http.Client{Transport: tr}
+	for range 2 {
+		resp, err := client.Get(api.URL)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		fmt.Printf("X-From-Cache: %q\n", resp.Header.Get("X-From-Cache"))
+	}
+	// Output:
+	// X-From-Cache: ""
+	// X-From-Cache: "1"
+}
+
+// A Transport is a private cache unless SharedCache is given: a shared
+// cache does not store a response to a request with Authorization unless
+// the response allows it (RFC 9111 §3.5), a private one does.
+func ExampleSharedCache() {
+	var calls atomic.Int64
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Cache-Control", "max-age=60")
+		_, _ = w.Write([]byte("the user's data"))
+	}))
+	defer api.Close()
+	for _, opts := range [][]larder.Option{nil, {larder.SharedCache()}} {
+		calls.Store(0)
+		store, _ := memory.New(memory.Options{MaxBytes: 1 << 20})
+		tr := larder.NewTransport(nil, store, opts...)
+		client := &http.Client{Transport: tr}
+		for range 2 {
+			req, _ := http.NewRequest("GET", api.URL, nil)
+			req.Header.Set("Authorization", "Bearer token")
+			resp, err := client.Do(req)
+			if err != nil {
+				fmt.Println(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		_ = tr.Close()
+		store.Close()
+		fmt.Println("origin requests:", calls.Load())
+	}
+	// Output:
+	// origin requests: 1
+	// origin requests: 2
 }
