@@ -212,21 +212,29 @@ func TestTransportOriginCutShort(t *testing.T) {
 			conn.Close()
 		}
 	})
-	f := newClientFixture(t, nil)
-	for range 2 {
-		resp, err := f.c.Get(o.srv.URL + "/short")
-		if err != nil {
-			t.Fatal(err)
+	// With WithETags the cache holds the header until the body is
+	// complete: the caller gets the error instead of a 200.
+	for _, opts := range [][]larder.Option{nil, {larder.WithETags()}} {
+		f := newClientFixture(t, nil, opts...)
+		calls := o.n()
+		for range 2 {
+			resp, err := f.c.Get(o.srv.URL + "/short")
+			if err != nil {
+				if len(opts) == 0 {
+					t.Fatal(err)
+				}
+				continue
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err == nil {
+				t.Errorf("read %d %q without an error", resp.StatusCode, b)
+			}
+			_ = f.tr.Close()
 		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err == nil {
-			t.Errorf("read %q without an error", b)
+		if o.n()-calls != 2 || f.store.len() != 0 {
+			t.Errorf("origin called %d times, %d entries stored; want 2 and 0", o.n()-calls, f.store.len())
 		}
-		_ = f.tr.Close()
-	}
-	if o.n() != 2 || f.store.len() != 0 {
-		t.Errorf("origin called %d times, %d entries stored; want 2 and 0", o.n(), f.store.len())
 	}
 }
 

@@ -81,7 +81,10 @@ func (o transportOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				cw.err = rerr
 			}
 			if sw != nil {
-				sw.abort(rerr)
+				// A header withheld until the body is complete
+				// (WithETags) must not go out with part of it: the
+				// caller gets the error instead.
+				sw.abort(rerr, cw != nil && cw.fate == fateHold)
 			}
 			return
 		}

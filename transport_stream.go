@@ -162,8 +162,13 @@ func (sw *streamWriter) bodyDone() {
 	}
 }
 
-// abort ends the caller's body with the error that cut it short.
-func (sw *streamWriter) abort(err error) {
+// abort ends the caller's body with the error that cut it short; with
+// held, a response whose header the engine still holds gets the error in
+// its place.
+func (sw *streamWriter) abort(err error, held bool) {
+	if held && !sw.sent {
+		sw.originErr = err
+	}
 	if sw.piped {
 		_ = sw.pw.CloseWithError(err)
 	}
