@@ -58,6 +58,7 @@ type capture struct {
 	stored http.Header // the header to store, cloned before anything is added
 
 	unreachable bool // set by OriginUnreachable: the error reports a disconnected origin
+	whole       bool // a Transport's origin delivered the whole body: a context ended after it cuts nothing short
 }
 
 // fate is what becomes of a response.

@@ -8,6 +8,11 @@
 //	cache := larder.New(store)
 //	http.ListenAndServe(addr, cache.Middleware(mux))
 //
+// On the client side, NewTransport returns the same cache as an
+// http.RoundTripper, a private cache by default (RFC 9111 §3.5):
+//
+//	client := &http.Client{Transport: larder.NewTransport(http.DefaultTransport, store)}
+//
 // With Middleware the handlers' own header fields decide (Cache-Control,
 // Expires, ETag, Last-Modified, Vary), as with a proxy; Route and Handler
 // give one route a policy instead (Expiry, Vary, Public, Private, PerUser,

@@ -222,7 +222,7 @@ func (x *exchange) noResponse(cw *capture) {
 // complete reports whether the handler delivered the whole response: no
 // client gone, no short body, nothing over the size limit.
 func (x *exchange) complete(cw *capture) bool {
-	if cw.err != nil || cw.over || x.r.Context().Err() != nil {
+	if cw.err != nil || cw.over || (x.r.Context().Err() != nil && !cw.whole) {
 		x.ev.NotStored = reasonIncomplete
 		return false
 	}

@@ -52,6 +52,8 @@ type config struct {
 	hitForMiss     time.Duration
 	key            cachekey.Config // options_key.go
 	writeConds     bool            // preconditions.go
+	client         bool            // the cache of a Transport (transport.go)
+	fromCacheMark  bool            // WithFromCacheHeader (transport_options.go)
 }
 
 func defaultConfig() config {

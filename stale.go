@@ -71,6 +71,11 @@ func (x *exchange) revalidateLater(e *Entry) {
 	*bx = *x
 	bx.w = &discard{h: make(http.Header)}
 	bx.r = x.r.WithContext(context.WithoutCancel(x.r.Context()))
+	if c.cfg.client {
+		// A Transport's caller may reuse its request once it has its
+		// response: the revalidation gets a copy, without the body.
+		bx.r = backgroundRequest(bx.r)
+	}
 	bx.stale = e
 	bx.ev = Event{Outcome: OutcomeStale, Background: true, Request: bx.r}
 	c.bg.Add(1)

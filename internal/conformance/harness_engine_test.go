@@ -38,9 +38,11 @@ func (r *response) get(name string) (string, bool) {
 }
 
 // run runs one case with a memory store and returns its first failure, nil
-// when it passes.
-func run(t *testing.T, c Case) *failure {
-	return runWith(t, c, func(t *testing.T, clk *fakeclock.Clock) larder.Store {
+// when it passes. In private mode the client's transport is a
+// larder.Transport (a private cache) straight to the origin; otherwise
+// requests go through cache.Middleware in front of the proxy.
+func run(t *testing.T, c Case, private bool) *failure {
+	return runWith(t, c, private, func(t *testing.T, clk *fakeclock.Clock) larder.Store {
 		st, err := memory.New(memory.Options{MaxBytes: 64 << 20, Clock: clk.Now})
 		if err != nil {
 			t.Fatal(err)
@@ -54,8 +56,8 @@ func run(t *testing.T, c Case) *failure {
 // clock. With a store that is not in-process, the cache's writes go behind
 // its responses: each step waits for them (and for background
 // revalidations) before the next, as the memory store, written inline,
-// needs not.
-func runWith(t *testing.T, c Case, newStore func(*testing.T, *fakeclock.Clock) larder.Store) (fail *failure) {
+// needs not. Private mode takes an in-process store only.
+func runWith(t *testing.T, c Case, private bool, newStore func(*testing.T, *fakeclock.Clock) larder.Store) (fail *failure) {
 	clk := fakeclock.New(start)
 	st := newStore(t, clk)
 	nb, local := st.(larder.NonBlockingStore)
@@ -75,14 +77,31 @@ func runWith(t *testing.T, c Case, newStore func(*testing.T, *fakeclock.Clock) l
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache := larder.New(st, larder.WithClock(clk.Now))
-	cacheSrv := httptest.NewServer(cache.Middleware(upstream))
-	t.Cleanup(cacheSrv.Close)
-
+	base := originSrv.URL
 	tr := &http.Transport{DisableCompression: true, Proxy: nil,
 		DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}
 	t.Cleanup(tr.CloseIdleConnections)
-	client := &http.Client{Transport: tr, Timeout: 10 * time.Second,
+	var rt http.RoundTripper = tr
+	var flush func() // waits for the writes behind a step's response
+	if private {
+		if !local {
+			t.Fatal("private mode takes an in-process store")
+		}
+		// As the proxy's transport, it does not reuse connections.
+		tr.DisableKeepAlives = true
+		ct := larder.NewTransport(tr, st, larder.WithClock(clk.Now))
+		t.Cleanup(func() { _ = ct.Close() })
+		rt = ct
+	} else {
+		cache := larder.New(st, larder.WithClock(clk.Now))
+		cacheSrv := httptest.NewServer(cache.Middleware(upstream))
+		t.Cleanup(cacheSrv.Close)
+		base = cacheSrv.URL
+		if !local {
+			flush = func() { _ = cache.Close() }
+		}
+	}
+	client := &http.Client{Transport: rt, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 	defer func() {
@@ -99,7 +118,7 @@ func runWith(t *testing.T, c Case, newStore func(*testing.T, *fakeclock.Clock) l
 	var responses []*response
 	for i, rq := range c.Requests {
 		reqNum := i + 1
-		u := cacheSrv.URL + "/test/" + uuid
+		u := base + "/test/" + uuid
 		if rq.Filename != "" {
 			u += "/" + rq.Filename
 		}
@@ -158,18 +177,26 @@ func runWith(t *testing.T, c Case, newStore func(*testing.T, *fakeclock.Clock) l
 			}
 		}
 		resp, err := client.Do(req)
-		if err != nil {
+		var res *response
+		switch {
+		case err != nil && private && rq.Disconnect:
+			// The Transport passes the origin's disconnection on as the
+			// base transport's error, as Fetch does with a network
+			// error (the proxy answers 502 instead).
+			res = &response{header: http.Header{}}
+		case err != nil:
 			check(true, false, "request %d failed: %v", reqNum, err)
+		default:
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				check(true, false, "response %d body: %v", reqNum, err)
+			}
+			res = &response{status: resp.StatusCode, header: resp.Header, body: string(b)}
 		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			check(true, false, "response %d body: %v", reqNum, err)
+		if flush != nil {
+			flush()
 		}
-		if !local {
-			_ = cache.Close()
-		}
-		res := &response{status: resp.StatusCode, header: resp.Header, body: string(b)}
 		responses = append(responses, res)
 		if dump {
 			t.Logf("step %d: %s %s\n  request: %v\n  response: %d %v\n  body: %q\n  origin so far: %s",

@@ -164,10 +164,10 @@ func TestCacheTestsStores(t *testing.T) {
 						}
 						t.Run(c.ID, func(t *testing.T) {
 							t.Parallel()
-							if f := run(t, c); f != nil {
+							if f := run(t, c, false); f != nil {
 								t.Skip("fails on the memory store too")
 							}
-							f := runWith(t, c, newStore)
+							f := runWith(t, c, false, newStore)
 							mu.Lock()
 							defer mu.Unlock()
 							reason, isKnown := storeKnown[k.name][c.ID]

@@ -116,8 +116,17 @@ type result struct {
 	msg       string
 }
 
-func TestCacheTests(t *testing.T) {
+func TestCacheTests(t *testing.T) { runSuites(t, false) }
+
+// runSuites runs every case of the suite and reports the score: through
+// the middleware (a shared cache), or in private mode through a
+// larder.Transport (harness_private_test.go says which cases apply).
+func runSuites(t *testing.T, private bool) {
 	runAll := os.Getenv("LARDER_CONFORMANCE_ALL") != ""
+	mode := "shared"
+	if private {
+		mode = "private"
+	}
 	var mu sync.Mutex
 	var results []result
 	seen := map[string]string{}
@@ -139,6 +148,9 @@ func TestCacheTests(t *testing.T) {
 							results = append(results, result{s.name, c.ID, c.Kind, outcome, msg})
 							mu.Unlock()
 						}
+						if private {
+							c = privateCase(s.name, c)
+						}
 						if c.NotApplicable != "" {
 							rec("not-applicable", c.NotApplicable)
 							t.Skip("not applicable: " + c.NotApplicable)
@@ -147,7 +159,7 @@ func TestCacheTests(t *testing.T) {
 							rec("known-failure", c.KnownFailure)
 							t.Skipf("known failure (%s): %s", c.Kind, c.KnownFailure)
 						}
-						f := run(t, c)
+						f := run(t, c, private)
 						switch {
 						case f == nil:
 							rec("pass", "")
@@ -174,9 +186,12 @@ func TestCacheTests(t *testing.T) {
 		counts[r.outcome]++
 		counts[r.outcome+"/"+string(r.kind)]++
 	}
-	t.Logf("cache-tests port: %d cases: %d pass, %d fail, %d setup-fail, %d known-failure, %d not-applicable",
-		len(results), counts["pass"], counts["fail"], counts["setup-fail"], counts["known-failure"], counts["not-applicable"])
+	t.Logf("cache-tests port, %s cache: %d cases: %d pass, %d fail, %d setup-fail, %d known-failure, %d not-applicable",
+		mode, len(results), counts["pass"], counts["fail"], counts["setup-fail"], counts["known-failure"], counts["not-applicable"])
 	if path := os.Getenv("LARDER_CONFORMANCE_REPORT"); path != "" {
+		if private {
+			path += ".private"
+		}
 		var b bytes.Buffer
 		for _, r := range results {
 			fmt.Fprintf(&b, "%s\t%s\t%s\t%s\t%s\n", r.suite, r.id, r.kind, r.outcome, strings.ReplaceAll(r.msg, "\n", " "))

@@ -1,0 +1,142 @@
+package larder
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+)
+
+// hitResponse is the ResponseWriter of a request the cache answers by
+// itself (a hit, a 304 or 412 to the caller's preconditions, a 504 for
+// only-if-cached), and the http.Response built from what it was given: one
+// allocation for both, no goroutine, and a body reading the stored bytes
+// in place.
+//
+// It keeps the slices given to Write instead of copying them: on this path
+// the engine writes only stored bodies (immutable once stored, see Store)
+// and slices it allocated for the one response.
+type hitResponse struct {
+	resp   http.Response
+	body   bytesBody
+	header http.Header
+	status int
+}
+
+func (hr *hitResponse) Header() http.Header {
+	if hr.header == nil {
+		hr.header = make(http.Header, 8)
+	}
+	return hr.header
+}
+
+func (hr *hitResponse) WriteHeader(code int) {
+	if hr.status == 0 {
+		hr.status = code
+	}
+}
+
+func (hr *hitResponse) Write(p []byte) (int, error) {
+	if hr.status == 0 {
+		hr.status = http.StatusOK
+	}
+	if hr.body.b == nil {
+		hr.body.b = p
+	} else {
+		b := hr.body.b
+		hr.body.b = append(b[:len(b):len(b)], p...)
+	}
+	return len(p), nil
+}
+
+// response returns the http.Response to req.
+func (hr *hitResponse) response(req *http.Request, mark bool) *http.Response {
+	h := hr.Header()
+	if mark {
+		h["X-From-Cache"] = []string{"1"}
+	}
+	r := &hr.resp
+	r.Status = statusLine(hr.status)
+	r.StatusCode = hr.status
+	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
+	r.Header = h
+	r.Request = req
+	if req.Method == http.MethodHead {
+		r.ContentLength = headerLength(h)
+		r.Body = http.NoBody
+		return r
+	}
+	r.ContentLength = int64(len(hr.body.b))
+	if len(hr.body.b) == 0 {
+		r.Body = http.NoBody
+		return r
+	}
+	r.Body = &hr.body
+	return r
+}
+
+// headerLength is the length a Content-Length field gives, or -1.
+func headerLength(h http.Header) int64 {
+	if n, ok := contentLength(h); ok {
+		return n
+	}
+	return -1
+}
+
+// errBodyClosed is what reading a response body after closing it returns.
+var errBodyClosed = errors.New("larder: read on closed response body")
+
+// bytesBody is a response body reading a byte slice in place.
+type bytesBody struct {
+	b      []byte
+	off    int
+	closed bool
+}
+
+func (b *bytesBody) Read(p []byte) (int, error) {
+	if b.closed {
+		return 0, errBodyClosed
+	}
+	if b.off >= len(b.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, b.b[b.off:])
+	b.off += n
+	return n, nil
+}
+
+// WriteTo lets io.Copy and io.ReadAll-like callers write the bytes at once.
+func (b *bytesBody) WriteTo(w io.Writer) (int64, error) {
+	if b.closed {
+		return 0, errBodyClosed
+	}
+	n, err := w.Write(b.b[b.off:])
+	b.off += n
+	return int64(n), err
+}
+
+func (b *bytesBody) Close() error {
+	b.closed = true
+	return nil
+}
+
+// statusLines holds the Status of responses with the registered codes, so
+// a hit does not format one. It is built once and only read.
+var statusLines = func() []string {
+	t := make([]string, 600)
+	for code := range t {
+		if text := http.StatusText(code); text != "" {
+			t[code] = strconv.Itoa(code) + " " + text
+		}
+	}
+	return t
+}()
+
+// statusLine is the Status of an http.Response with this code, as net/http
+// sets it ("200 OK").
+func statusLine(code int) string {
+	if code >= 0 && code < len(statusLines) && statusLines[code] != "" {
+		return statusLines[code]
+	}
+	return strconv.Itoa(code) + " status code " + strconv.Itoa(code)
+}
