@@ -24,6 +24,8 @@ type engine struct {
 	multi MultiGetter // the store's, if it has one and is not local
 	hints varyHints   // Vary indexes last read, for multi (hints.go)
 
+	streamer BodyStreamer // the store's, if it has one and is not local (stream_read.go)
+
 	cond      ConditionalStore // the store's, if it has one (generation.go)
 	genPrefix string
 	genSeq    atomic.Uint64
@@ -45,6 +47,7 @@ func (c *Cache) initEngine() {
 	if !c.local {
 		c.queue = make(chan func(), c.cfg.writeQueue)
 		c.multi, _ = c.store.(MultiGetter)
+		c.streamer, _ = c.store.(BodyStreamer)
 	}
 }
 

@@ -52,6 +52,7 @@ type config struct {
 	hitForMiss     time.Duration
 	key            cachekey.Config // options_key.go
 	writeConds     bool            // preconditions.go
+	bodyBuffer     int64           // stream_fill.go
 }
 
 func defaultConfig() config {
@@ -67,6 +68,7 @@ func defaultConfig() config {
 		coalesceWait:   DefaultCoalesceWait,
 		hitForMiss:     DefaultHitForMiss,
 		staleRetention: DefaultStaleRetention,
+		bodyBuffer:     DefaultBodyBuffer,
 		targeted:       []string{"Cdn-Cache-Control"}, // canonical form of CDN-Cache-Control
 	}
 }

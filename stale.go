@@ -72,6 +72,7 @@ func (x *exchange) revalidateLater(e *Entry) {
 	bx.w = &discard{h: make(http.Header)}
 	bx.r = x.r.WithContext(context.WithoutCancel(x.r.Context()))
 	bx.stale = e
+	bx.body = x.detachBody(e)
 	bx.ev = Event{Outcome: OutcomeStale, Background: true, Request: bx.r}
 	c.bg.Add(1)
 	go func() {
@@ -84,6 +85,7 @@ func (x *exchange) revalidateLater(e *Entry) {
 			}
 		}()
 		defer bx.observe()
+		defer bx.closeBody()
 		bx.fetch()
 	}()
 }
