@@ -30,7 +30,7 @@ type exchange struct {
 	stale     *Entry    // the stored response being revalidated or replaced
 	storedKey string    // where stale lives
 	reqTime   time.Time
-	ownConds  bool // the client's If-None-Match/If-Modified-Since are evaluated here
+	ownConds  bool        // the client's If-None-Match/If-Modified-Since are evaluated here
 	body      *storedBody // a stored body not in memory (stream_read.go)
 	ev        Event
 }
