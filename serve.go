@@ -32,6 +32,7 @@ type exchange struct {
 	reqTime   time.Time
 	ownConds  bool        // the client's If-None-Match/If-Modified-Since are evaluated here
 	body      *storedBody // a stored body not in memory (stream_read.go)
+	fill      *fill       // a body on its way into the store (stream_fill.go)
 	ev        Event
 }
 
