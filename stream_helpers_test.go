@@ -171,6 +171,9 @@ type streamStore struct {
 
 	// blockSet makes SetStream wait, reading nothing, until its context ends.
 	blockSet bool
+	// lateGet makes GetStream wait until its context ends, then answer
+	// anyway, as a store that ignores its context does.
+	lateGet atomic.Bool
 }
 
 func newStreamStore(t *testing.T, clk *clock) *streamStore {
@@ -199,6 +202,10 @@ var errInjected = errors.New("injected body failure")
 
 func (s *streamStore) GetStream(ctx context.Context, key string) (*larder.Entry, io.ReadCloser, int64, error) {
 	s.streams.Add(1)
+	if s.lateGet.Load() {
+		<-ctx.Done()
+		ctx = context.WithoutCancel(ctx)
+	}
 	e, rc, n, err := s.Store.GetStream(ctx, key)
 	if err != nil {
 		return e, rc, n, err

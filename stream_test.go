@@ -2,6 +2,7 @@ package larder_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -396,4 +397,47 @@ func TestStreamSlowStore(t *testing.T) {
 	if st := s.Stats(); st.Entries != 0 {
 		t.Fatalf("%d entries stored, want none", st.Entries)
 	}
+}
+
+// TestStreamLateGetStream: a body that the store gives after the cache gave
+// up on the call (the store timeout) is closed: no file stays open.
+func TestStreamLateGetStream(t *testing.T) {
+	s := newStreamStore(t, nil)
+	var ev larder.Event
+	c := streamCache(t, s, nil, larder.WithObserver(func(e larder.Event) { ev = e }))
+	o := &bigOrigin{n: 300 << 10}
+	h := c.Middleware(o)
+	serveCheck(h, "GET", "/late")
+	_ = c.Close()
+	s.lateGet.Store(true)
+	c2 := streamCache(t, s, nil, larder.WithStoreTimeout(10*time.Millisecond), larder.WithObserver(func(e larder.Event) { ev = e }))
+	wantBody(t, serveCheck(c2.Middleware(o), "GET", "/late"), 200, o.n)
+	if !errors.Is(ev.StoreErr, larder.ErrStoreTimeout) {
+		t.Fatalf("StoreErr %v, want ErrStoreTimeout", ev.StoreErr)
+	}
+	s.lateGet.Store(false)
+	_ = c2.Close()
+	// The late bodies are closed by the goroutines that got them; the
+	// store's cleanup checks that every body opened was closed.
+	for range 100 {
+		if s.opened.Load() == s.closed.Load() && s.opened.Load() > 0 {
+			return
+		}
+		runtime.Gosched()
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("%d bodies opened, %d closed", s.opened.Load(), s.closed.Load())
+}
+
+// TestStreamVary: bodies stored apart for the variants of a URL.
+func TestStreamVary(t *testing.T) {
+	s := newStreamStore(t, nil)
+	c := streamCache(t, s, nil, larder.WithVary("Accept-Language"))
+	o := &bigOrigin{n: 2 << 20}
+	h := c.Middleware(o)
+	for _, lang := range []string{"en", "de", "en", "de"} {
+		wantBody(t, serveCheck(h, "GET", "/v", "Accept-Language", lang), 200, o.n)
+		_ = c.Close()
+	}
+	expectOrigin(t, o, 2)
 }
