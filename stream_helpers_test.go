@@ -33,9 +33,9 @@ func pattern(off, n int64) []byte {
 // max-age=60.
 type bigOrigin struct {
 	n        int64
-	noLength bool   // no Content-Length
-	length   int64  // a Content-Length to send other than n (0: n)
-	panicAt  int64  // > 0: panic after writing this many bytes
+	noLength bool         // no Content-Length
+	length   int64        // a Content-Length to send other than n (0: n)
+	panicAt  int64        // > 0: panic after writing this many bytes
 	version  atomic.Int64 // in the ETag: an unsafe request bumps it
 	calls    atomic.Int64
 	// With hold set, the first GET waits after writing half its body,
