@@ -336,11 +336,12 @@ func (x *exchange) abort(err error) {
 	panic(http.ErrAbortHandler)
 }
 
-// section returns a reader of n bytes at off of the body: through its
-// io.ReaderAt or io.Seeker if it has one, else by reading (and discarding)
-// up to off, which must not be behind what was read.
+// section returns a reader of n bytes at off of the body: by reading on
+// from where the last read ended, or, elsewhere, through its io.ReaderAt or
+// io.Seeker if it has one, else by reading (and discarding) up to off, which
+// must not be behind what was read.
 func (b *storedBody) section(off, n int64) (io.Reader, error) {
-	if ra, ok := b.rc.(io.ReaderAt); ok {
+	if ra, ok := b.rc.(io.ReaderAt); ok && off != b.pos {
 		return io.NewSectionReader(ra, off, n), nil
 	}
 	if off != b.pos {

@@ -241,7 +241,8 @@ func TestStreamBodyFailsMidway(t *testing.T) {
 		for _, rng := range []string{"", "bytes=0-250000"} {
 			t.Run(strconv.FormatInt(n, 10)+"/"+rng, func(t *testing.T) {
 				s := newStreamStore(t, nil)
-				c := streamCache(t, s, nil)
+				served := make(chan struct{}, 8)
+				c := streamCache(t, s, nil, larder.WithObserver(func(larder.Event) { served <- struct{}{} }))
 				o := &bigOrigin{n: n}
 				h := c.Middleware(o)
 				srv := httptest.NewServer(h)
@@ -252,6 +253,7 @@ func TestStreamBodyFailsMidway(t *testing.T) {
 				}
 				_, _ = io.Copy(io.Discard, resp.Body)
 				_ = resp.Body.Close()
+				<-served // the handler returned: its writes are queued
 				_ = c.Close()
 				s.failAt.Store(100 << 10)
 				req, _ := http.NewRequest("GET", srv.URL+"/f", nil)
