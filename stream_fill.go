@@ -23,8 +23,9 @@ import (
 //     whose BodyKey names it, by the same writes as any fill (put: SetIf on
 //     the primary key over what the lookup found, the Vary index first), so
 //     a fill whose lookup came before an invalidation or a purge is not
-//     stored after it (generation.go): its body is an orphan, which expires
-//     with its ttl. SetStream, which is not conditional, never writes at a
+//     stored after it (generation.go): its body is an orphan, which the
+//     fill deletes (or, if that fails, which expires with its ttl); so is
+//     the body of a response dropped or replaced later. SetStream, which is not conditional, never writes at a
 //     key a reader looks up.
 //   - A body cut short is never stored: the response's entry is written
 //     only when the handler returned normally, the client got the whole
@@ -147,12 +148,16 @@ func (x *exchange) startFill(cw *capture, size int64) bool {
 			if job != nil { // a store failure, not a fill given up
 				_ = c.storeError("setstream", key, ctx, err)
 			}
-		case job == nil:
-			// Stored, but the response is not to be: the body is an
-			// orphan, deleted now rather than left to expire.
-			_ = c.delete(context.WithoutCancel(ctx), key)
 		default:
-			_, _ = job() // failures are logged
+			if job != nil {
+				if ok, err := job(); ok || err != nil { // failures are logged
+					return
+				}
+			}
+			// Stored, but the response is not (or not any more, after an
+			// invalidation or another fill): the body is an orphan,
+			// deleted now rather than left to expire.
+			_ = c.delete(context.WithoutCancel(ctx), key)
 		}
 	}()
 	x.fill = f
