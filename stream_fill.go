@@ -172,10 +172,14 @@ func (x *exchange) startFillOver(cw *capture) bool {
 	if x.c.streamer == nil || x.fill != nil {
 		return false
 	}
-	if n, ok := contentLength(cw.header); ok && n != cw.n {
-		return false // longer than announced: it will not be stored
+	size := int64(-1)
+	if n, ok := contentLength(cw.header); ok {
+		if cw.n > n {
+			return false // longer than announced: it will not be stored
+		}
+		size = n
 	}
-	if !x.startFill(cw, -1) {
+	if !x.startFill(cw, size) {
 		return false
 	}
 	if cw.fate == fateHold {

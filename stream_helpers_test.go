@@ -43,6 +43,9 @@ type bigOrigin struct {
 	hold             bool
 	entered, release chan struct{}
 	heap             *heapPeak
+	cc               string      // Cache-Control, if not max-age=60
+	noETag           bool        // no ETag
+	fail             atomic.Bool // answer 500
 }
 
 func (o *bigOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -52,9 +55,19 @@ func (o *bigOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
+	if o.fail.Load() {
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
 	tag := `"big` + strconv.FormatInt(o.version.Load(), 10) + `"`
-	w.Header().Set("Cache-Control", "max-age=60")
-	w.Header().Set("ETag", tag)
+	cc := o.cc
+	if cc == "" {
+		cc = "max-age=60"
+	}
+	w.Header().Set("Cache-Control", cc)
+	if !o.noETag {
+		w.Header().Set("ETag", tag)
+	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	if r.Header.Get("If-None-Match") == tag {
 		w.WriteHeader(http.StatusNotModified)

@@ -452,3 +452,49 @@ func TestStreamVary(t *testing.T) {
 	}
 	expectOrigin(t, o, 2)
 }
+
+// TestStreamGeneratedETag: with WithETags, a body held to generate its
+// ETag that outgrows the body buffer is released (sent without the ETag,
+// as on a flush) and streamed into the store.
+func TestStreamGeneratedETag(t *testing.T) {
+	for _, noLength := range []bool{false, true} {
+		t.Run("no-length="+strconv.FormatBool(noLength), func(t *testing.T) {
+			s := newStreamStore(t, nil)
+			c := streamCache(t, s, nil, larder.WithETags())
+			o := &bigOrigin{n: 3 << 20, noETag: true, noLength: noLength}
+			h := c.Middleware(o)
+			wantBody(t, serveCheck(h, "GET", "/e"), 200, o.n)
+			_ = c.Close()
+			w := serveCheck(h, "GET", "/e")
+			wantBody(t, w, 200, o.n)
+			if !strings.Contains(w.h.Get("Cache-Status"), "; hit") || w.h.Get("Etag") != "" {
+				t.Fatalf("Cache-Status %q, ETag %q: want a hit without a generated ETag", w.h.Get("Cache-Status"), w.h.Get("Etag"))
+			}
+			expectOrigin(t, o, 1)
+		})
+	}
+}
+
+// TestStreamStaleIfError: a stale response whose body is stored apart
+// replaces an error, whole.
+func TestStreamStaleIfError(t *testing.T) {
+	clk := newClock()
+	s := newStreamStore(t, clk)
+	c := streamCache(t, s, clk)
+	o := &bigOrigin{n: 3 << 20, cc: "max-age=60, stale-if-error=600"}
+	h := c.Middleware(o)
+	wantBody(t, serveCheck(h, "GET", "/sie"), 200, o.n)
+	_ = c.Close()
+	clk.Advance(2 * time.Minute)
+	o.fail.Store(true)
+	w := serveCheck(h, "GET", "/sie")
+	wantBody(t, w, 200, o.n)
+	if !strings.Contains(w.h.Get("Cache-Status"), "stale-if-error") {
+		t.Fatalf("Cache-Status %q", w.h.Get("Cache-Status"))
+	}
+	s.read.Store(0)
+	if w := serveCheck(h, "HEAD", "/sie"); w.status != 200 || s.read.Load() != 0 {
+		t.Fatalf("HEAD with stale-if-error: %d, %d body bytes read", w.status, s.read.Load())
+	}
+	expectOrigin(t, o, 3)
+}
