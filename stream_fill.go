@@ -215,9 +215,6 @@ func (x *exchange) endFill(job func() (bool, error)) {
 	}
 }
 
-// fillCut reports whether the exchange's fill was given up.
-func (x *exchange) fillCut() bool { return x.fill != nil && x.fill.cut }
-
 // commitFill hands the writes that store the response to the fill, which
 // runs them once the body is stored. It reports whether it did.
 func (x *exchange) commitFill(job func() (bool, error)) bool {
