@@ -25,6 +25,7 @@ type engine struct {
 	hints varyHints   // Vary indexes last read, for multi (hints.go)
 
 	streamer BodyStreamer // the store's, if it has one and is not local (stream_read.go)
+	fills    sync.Map     // body key → *fill: bodies being streamed into the store (stream_fill.go)
 
 	cond      ConditionalStore // the store's, if it has one (generation.go)
 	genPrefix string

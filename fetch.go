@@ -261,8 +261,8 @@ func (x *exchange) store(cw *capture) *Entry {
 		BodyKey:      bkey,
 	}
 	e.meta = x.c.newMeta(e)
-	if !x.put(e) || bkey != "" {
-		return nil // a streamed body is not stored yet: waiters fetch for themselves
+	if !x.put(e) {
+		return nil
 	}
 	return e
 }

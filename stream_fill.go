@@ -42,8 +42,27 @@ import (
 //
 // The response's entry is written by the fill's goroutine once SetStream
 // returned, after the response went out; Cache.Close waits for it. A fill's
-// waiters (request coalescing) are not given its response: its body is not
-// stored yet when the handler returns, so they fetch for themselves.
+// waiters (request coalescing) are given its response when the handler
+// returns, before its body is stored: each waits for the body (awaitFill),
+// within its coalescing wait, and fetches for itself if it is not stored.
+
+// awaitFill waits until the body under key, if a fill of this Cache is
+// streaming it into the store, is stored or given up, or until ctx ends or
+// the coalescing wait passed. It reports whether there was one to wait for.
+func (c *Cache) awaitFill(ctx context.Context, key string) bool {
+	v, ok := c.fills.Load(key)
+	if !ok {
+		return false
+	}
+	t := time.NewTimer(c.cfg.coalesceWait)
+	defer t.Stop()
+	select {
+	case <-v.(*fill).done:
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	return true
+}
 
 const (
 	fillChunk  = 64 << 10 // bytes of a chunk of the body on its way to the store
@@ -138,6 +157,7 @@ func (x *exchange) startFill(cw *capture, size int64) bool {
 		defer c.calls.Add(-1)
 		defer f.cancel()
 		err := c.streamer.SetStream(ctx, key, meta, f, size, ttl)
+		c.fills.Delete(key)
 		close(f.done)
 		job := <-f.then
 		if f.timer != nil {
@@ -160,6 +180,7 @@ func (x *exchange) startFill(cw *capture, size int64) bool {
 			_ = c.delete(context.WithoutCancel(ctx), key)
 		}
 	}()
+	c.fills.Store(key, f)
 	x.fill = f
 	return true
 }

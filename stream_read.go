@@ -191,6 +191,11 @@ func (x *exchange) openBody(e *Entry) error {
 		key = b.key
 	}
 	meta, rc, size, err := x.c.getStream(x.r.Context(), key)
+	if err == nil && meta == nil && e.BodyKey != "" && x.c.awaitFill(x.r.Context(), key) {
+		// Streamed into the store by a fill of this cache that has
+		// not stored it yet (a coalesced waiter): once it has, again.
+		meta, rc, size, err = x.c.getStream(x.r.Context(), key)
+	}
 	if err != nil {
 		x.record(err)
 		return err

@@ -498,3 +498,39 @@ func TestStreamStaleIfError(t *testing.T) {
 	}
 	expectOrigin(t, o, 3)
 }
+
+// TestStreamCoalescing: concurrent requests for a cold URL whose body is
+// streamed into the store make one origin request; the waiters are served
+// the body from the store once it is stored.
+func TestStreamCoalescing(t *testing.T) {
+	s := newStreamStore(t, nil)
+	c := streamCache(t, s, nil)
+	o := &bigOrigin{n: 3 << 20, hold: true, entered: make(chan struct{}), release: make(chan struct{})}
+	h := c.Middleware(o)
+	const n = 20
+	var wg sync.WaitGroup
+	ws := make([]*checkWriter, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ws[i] = serveCheck(h, "GET", "/co")
+		}()
+	}
+	<-o.entered
+	// Let the others join the flight: one that comes after it landed
+	// finds the response stored, or fetches alone (counted below).
+	time.Sleep(100 * time.Millisecond)
+	close(o.release)
+	wg.Wait()
+	collapsed := 0
+	for _, w := range ws {
+		wantBody(t, w, 200, o.n)
+		if strings.Contains(w.h.Get("Cache-Status"), "collapsed") {
+			collapsed++
+		}
+	}
+	if got := o.calls.Load(); got != 1 || collapsed == 0 {
+		t.Fatalf("%d origin requests, %d collapsed responses; want 1 and some", got, collapsed)
+	}
+}
