@@ -84,14 +84,16 @@ type fill struct {
 	ch     chan []byte // chunks for SetStream, closed at the end of the body
 	free   chan []byte // chunks SetStream has read, for reuse
 	end    error       // what Read returns after the last chunk; set before ch is closed
-	done   chan struct{}
+	done   chan struct{} // closed when SetStream returned, after err is set
+	err    error         // what SetStream returned
 	then   chan func() (bool, error) // the writes that store the response, or nil: sent once
 	cancel context.CancelFunc
 	wait   time.Duration // the longest a write waits for room
 	timer  *time.Timer   // bounds SetStream once the body ended
 
 	// The writer's side (the handler's goroutine).
-	cut    bool // given up: nothing is stored
+	cut    bool  // given up: nothing is stored
+	failed error // why, when the store stopped reading (SetStream's error)
 	closed bool // ch is closed
 
 	// The reader's side (SetStream's goroutine).
@@ -158,6 +160,7 @@ func (x *exchange) startFill(cw *capture, size int64) bool {
 		defer f.cancel()
 		err := c.streamer.SetStream(ctx, key, meta, f, size, ttl)
 		c.fills.Delete(key)
+		f.err = err
 		close(f.done)
 		job := <-f.then
 		if f.timer != nil {
@@ -165,7 +168,7 @@ func (x *exchange) startFill(cw *capture, size int64) bool {
 		}
 		switch {
 		case err != nil:
-			if job != nil { // a store failure, not a fill given up
+			if !errors.Is(err, errFillCut) { // a store failure, not a fill given up
 				_ = c.storeError("setstream", key, ctx, err)
 			}
 		default:
@@ -239,8 +242,12 @@ func (x *exchange) endFill(job func() (bool, error)) {
 // commitFill hands the writes that store the response to the fill, which
 // runs them once the body is stored. It reports whether it did.
 func (x *exchange) commitFill(job func() (bool, error)) bool {
-	if x.fill.cut {
-		x.ev.NotStored = reasonQueueFull
+	if f := x.fill; f.cut {
+		if f.failed != nil {
+			x.record(f.failed) // the store failed (Event.StoreErr)
+		} else {
+			x.ev.NotStored = reasonQueueFull // the store was too slow
+		}
 		x.endFill(nil)
 		return false
 	}
@@ -266,7 +273,7 @@ func (f *fill) write(p []byte) {
 		case f.ch <- b:
 			continue
 		case <-f.done:
-			f.giveUp()
+			f.storeStopped()
 			return
 		default:
 		}
@@ -274,12 +281,22 @@ func (f *fill) write(p []byte) {
 		select {
 		case f.ch <- b:
 		case <-f.done:
-			f.giveUp()
+			f.storeStopped()
 		case <-t.C:
 			f.giveUp()
 		}
 		t.Stop()
 	}
+}
+
+// storeStopped gives the fill up after SetStream returned before the end
+// of the body (the store failed, or found the body too large).
+func (f *fill) storeStopped() {
+	f.failed = f.err
+	if f.failed == nil {
+		f.failed = errors.New("larder: the store stopped reading a body")
+	}
+	f.giveUp()
 }
 
 // giveUp ends the body with a failure: SetStream stores nothing.

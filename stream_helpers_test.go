@@ -191,7 +191,11 @@ type streamStore struct {
 
 func newStreamStore(t *testing.T, clk *clock) *streamStore {
 	t.Helper()
-	opts := disk.Options{MaxBytes: 1 << 30, MaxEntryBytes: 512 << 20, NoSync: true}
+	return newStreamStoreOpts(t, clk, disk.Options{MaxBytes: 1 << 30, MaxEntryBytes: 512 << 20, NoSync: true})
+}
+
+func newStreamStoreOpts(t *testing.T, clk *clock, opts disk.Options) *streamStore {
+	t.Helper()
 	if clk != nil {
 		opts.Clock = clk.Now
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/larder-cache/larder"
+	"github.com/larder-cache/larder/store/disk"
 )
 
 // streamCache is a cache on a streamStore, with the default body buffer
@@ -532,5 +533,25 @@ func TestStreamCoalescing(t *testing.T) {
 	}
 	if got := o.calls.Load(); got != 1 || collapsed == 0 {
 		t.Fatalf("%d origin requests, %d collapsed responses; want 1 and some", got, collapsed)
+	}
+}
+
+// TestStreamStoreRefuses: a body the store finds too large is not stored,
+// the store's error is reported, and the client gets the whole response.
+func TestStreamStoreRefuses(t *testing.T) {
+	s := newStreamStoreOpts(t, nil, disk.Options{MaxBytes: 64 << 20, MaxEntryBytes: 2 << 20, NoSync: true})
+	var ev larder.Event
+	c := streamCache(t, s, nil, larder.WithObserver(func(e larder.Event) { ev = e }))
+	for _, noLength := range []bool{false, true} {
+		o := &bigOrigin{n: 4 << 20, noLength: noLength}
+		h := c.Middleware(o)
+		wantBody(t, serveCheck(h, "GET", "/refused"), 200, o.n)
+		if ev.Stored || !errors.Is(ev.StoreErr, larder.ErrBodyTooLarge) {
+			t.Fatalf("no-length=%v: Stored %v, StoreErr %v; want ErrBodyTooLarge", noLength, ev.Stored, ev.StoreErr)
+		}
+		_ = c.Close()
+		if st := s.Stats(); st.Entries != 0 {
+			t.Fatalf("%d entries stored, want none", st.Entries)
+		}
 	}
 }
