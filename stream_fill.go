@@ -80,12 +80,12 @@ var errFillCut = errors.New("larder: the response is not to be stored")
 
 // fill is a response body on its way into a BodyStreamer store.
 type fill struct {
-	key    string      // the body's key
-	ch     chan []byte // chunks for SetStream, closed at the end of the body
-	free   chan []byte // chunks SetStream has read, for reuse
-	end    error       // what Read returns after the last chunk; set before ch is closed
-	done   chan struct{} // closed when SetStream returned, after err is set
-	err    error         // what SetStream returned
+	key    string                    // the body's key
+	ch     chan []byte               // chunks for SetStream, closed at the end of the body
+	free   chan []byte               // chunks SetStream has read, for reuse
+	end    error                     // what Read returns after the last chunk; set before ch is closed
+	done   chan struct{}             // closed when SetStream returned, after err is set
+	err    error                     // what SetStream returned
 	then   chan func() (bool, error) // the writes that store the response, or nil: sent once
 	cancel context.CancelFunc
 	wait   time.Duration // the longest a write waits for room
@@ -94,7 +94,7 @@ type fill struct {
 	// The writer's side (the handler's goroutine).
 	cut    bool  // given up: nothing is stored
 	failed error // why, when the store stopped reading (SetStream's error)
-	closed bool // ch is closed
+	closed bool  // ch is closed
 
 	// The reader's side (SetStream's goroutine).
 	buf []byte // the chunk being read
