@@ -94,7 +94,7 @@ func (x *exchange) refresh(cw *capture) (served, stored *Entry) {
 	served.Expires = cw.respTime.Add(plan.ttl)
 	served.meta = x.c.newMeta(served)
 	ne := *served
-	keepBodyExpiry(old, &ne)
+	x.renewBody(old, &ne)
 	ne.Header = sh
 	ne.meta = x.c.newMeta(&ne)
 	if !x.put(&ne) {

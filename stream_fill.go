@@ -3,6 +3,7 @@ package larder
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -134,9 +135,23 @@ func (x *exchange) startFill(cw *capture, size int64) bool {
 	if len(key) > c.cfg.maxKey {
 		return false
 	}
+	meta := &Entry{Kind: KindBody, ResponseTime: cw.respTime, Expires: cw.respTime.Add(cw.plan.ttl)}
+	f := x.c.launchFill(x.background(), key, "", meta, size, cw.plan.ttl)
+	if f == nil {
+		return false
+	}
+	x.fill = f
+	return true
+}
+
+// launchFill starts the goroutine that stores a body under key for ttl:
+// the body written to the fill, or, with from set, the body stored under
+// from, copied from the store to the store. It returns nil when too many
+// store calls are in flight.
+func (c *Cache) launchFill(ctx context.Context, key, from string, meta *Entry, size int64, ttl time.Duration) *fill {
 	if c.calls.Add(1) > maxStoreCalls {
 		c.calls.Add(-1)
-		return false
+		return nil
 	}
 	f := &fill{
 		key:  key,
@@ -149,16 +164,23 @@ func (x *exchange) startFill(cw *capture, size int64) bool {
 	if f.wait <= 0 {
 		f.wait = DefaultStoreTimeout
 	}
-	var ctx context.Context
-	ctx, f.cancel = context.WithCancel(x.background())
-	meta := &Entry{Kind: KindBody, ResponseTime: cw.respTime, Expires: cw.respTime.Add(cw.plan.ttl)}
-	ttl := cw.plan.ttl
+	ctx, f.cancel = context.WithCancel(ctx)
+	if from != "" {
+		f.closed = true // nothing is written to it
+		f.timer = time.AfterFunc(fillCommitTimeout, f.cancel)
+	}
+	c.fills.Store(key, f)
 	c.pending.Add(1) // Close waits for it
 	go func() {
 		defer c.pending.Done()
 		defer c.calls.Add(-1)
 		defer f.cancel()
-		err := c.streamer.SetStream(ctx, key, meta, f, size, ttl)
+		var err error
+		if from == "" {
+			err = c.streamer.SetStream(ctx, key, meta, f, size, ttl)
+		} else {
+			err = c.copyBody(ctx, from, key, meta, size, ttl)
+		}
 		c.fills.Delete(key)
 		f.err = err
 		close(f.done)
@@ -183,9 +205,53 @@ func (x *exchange) startFill(cw *capture, size int64) bool {
 			_ = c.delete(context.WithoutCancel(ctx), key)
 		}
 	}()
-	c.fills.Store(key, f)
+	return f
+}
+
+// copyBody stores the body stored under from again under key, for ttl.
+func (c *Cache) copyBody(ctx context.Context, from, key string, meta *Entry, size int64, ttl time.Duration) error {
+	m, rc, n, err := c.streamer.GetStream(ctx, from)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if m.Kind != KindBody || n != size {
+		return fmt.Errorf("larder: copying a stored body: %w", errBodyChanged)
+	}
+	return c.streamer.SetStream(ctx, key, meta, rc, size, ttl)
+}
+
+// renewBody gives ne, a refreshed response whose body is stored apart, a
+// body that lives as long as it will: a refresh keeps the stored body
+// (metadata only) while that body outlives ne or has at least half of ne's
+// time left; past that, the body is copied, from the store to the store,
+// under a key of its own that ne names (the copy is stored before ne is,
+// as a fill's body is). Otherwise ne is kept no longer than its body.
+func (x *exchange) renewBody(old, ne *Entry) {
+	if ne.BodyKey == "" || !ne.Expires.After(old.Expires) {
+		return
+	}
+	c := x.c
+	now := c.cfg.now()
+	if old.Expires.Sub(now) >= ne.Expires.Sub(now)/2 || c.streamer == nil || x.fill != nil {
+		ne.Expires = old.Expires
+		return
+	}
+	key := bodyKey(x.key, c.newGen())
+	size, _ := contentLength(old.Header)
+	ttl := ne.Expires.Sub(now)
+	meta := &Entry{Kind: KindBody, ResponseTime: ne.ResponseTime, Expires: ne.Expires}
+	if len(key) > c.cfg.maxKey || size <= 0 {
+		ne.Expires = old.Expires
+		return
+	}
+	f := c.launchFill(x.background(), key, ne.BodyKey, meta, size, ttl)
+	if f == nil {
+		ne.Expires = old.Expires
+		return
+	}
 	x.fill = f
-	return true
+	ne.BodyKey = key
 }
 
 // startFillOver starts a streaming fill of a response whose body, of

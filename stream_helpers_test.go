@@ -46,6 +46,7 @@ type bigOrigin struct {
 	cc               string      // Cache-Control, if not max-age=60
 	noETag           bool        // no ETag
 	fail             atomic.Bool // answer 500
+	full             atomic.Int64 // responses with a body
 }
 
 func (o *bigOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -83,6 +84,7 @@ func (o *bigOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		return
 	}
+	o.full.Add(1)
 	hold := o.hold
 	o.hold = false
 	buf := make([]byte, 32<<10)

@@ -33,7 +33,9 @@ import (
 // header (larger, or failing: the stored response is dropped and fetched
 // anew). A response whose body is stored apart is refreshed by its metadata
 // only: the new entry names the same body, and is kept no longer than that
-// body's entry (see keepBodyExpiry). Coalesced waiters get a response with
+// body's entry, unless the body has less than half of the new entry's time
+// left: it is then copied from the store to the store, under a new key
+// (renewBody, stream_fill.go). Coalesced waiters get a response with
 // its body in memory, or one whose body is stored apart, which each opens
 // for itself.
 
@@ -275,15 +277,6 @@ func (x *exchange) retargetBody(old, served *Entry) {
 	served.BodyKey = old.BodyKey
 	if b := x.body; b != nil && b.entry == old {
 		b.entry = served
-	}
-}
-
-// keepBodyExpiry keeps a refreshed response whose body is stored apart no
-// longer than its body's entry, which was stored when old was (a refresh
-// does not rewrite the body): past that, it is a miss, and is fetched anew.
-func keepBodyExpiry(old, ne *Entry) {
-	if ne.BodyKey != "" && ne.Expires.After(old.Expires) {
-		ne.Expires = old.Expires
 	}
 }
 

@@ -555,3 +555,40 @@ func TestStreamStoreRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamRenewBody: a response whose body is stored apart, refreshed
+// when its body has less than half of the refreshed response's time left,
+// gets a copy of the body (from the store to the store), so that it
+// outlives the first body; before that, a refresh keeps the body.
+func TestStreamRenewBody(t *testing.T) {
+	clk := newClock()
+	s := newStreamStore(t, clk)
+	c := streamCache(t, s, clk)
+	o := &bigOrigin{n: 3 << 20}
+	h := c.Middleware(o)
+	wantBody(t, serveCheck(h, "GET", "/renew"), 200, o.n)
+	_ = c.Close()
+	// Stored for 61 minutes (max-age=60 and an hour of stale retention).
+	for _, step := range []struct {
+		advance time.Duration
+		read    int64 // body bytes read by the revalidation
+	}{
+		{2 * time.Minute, 0},    // 59 of 61 minutes left: kept
+		{40 * time.Minute, o.n}, // 19 left: copied
+		{30 * time.Minute, 0},   // the first body expired; the copy lives on
+	} {
+		clk.Advance(step.advance)
+		s.read.Store(0)
+		if w := serveCheck(h, "HEAD", "/renew"); w.status != 200 {
+			t.Fatalf("HEAD after %v: %d", step.advance, w.status)
+		}
+		_ = c.Close()
+		if got := s.read.Load(); got != step.read {
+			t.Fatalf("after %v: the revalidation read %d body bytes, want %d", step.advance, got, step.read)
+		}
+		wantBody(t, serveCheck(h, "GET", "/renew"), 200, o.n)
+	}
+	if got := o.full.Load(); got != 1 {
+		t.Fatalf("%d full responses from the origin, want 1 (then 304s)", got)
+	}
+}
