@@ -43,9 +43,9 @@ type bigOrigin struct {
 	hold             bool
 	entered, release chan struct{}
 	heap             *heapPeak
-	cc               string      // Cache-Control, if not max-age=60
-	noETag           bool        // no ETag
-	fail             atomic.Bool // answer 500
+	cc               string       // Cache-Control, if not max-age=60
+	noETag           bool         // no ETag
+	fail             atomic.Bool  // answer 500
 	full             atomic.Int64 // responses with a body
 }
 
