@@ -592,3 +592,38 @@ func TestStreamRenewBody(t *testing.T) {
 		t.Fatalf("%d full responses from the origin, want 1 (then 304s)", got)
 	}
 }
+
+// TestStreamBackgroundRevalidation: a stale response served while it is
+// revalidated in the background (stale-while-revalidate), its body read as
+// a stream by the client's request; the background revalidation reads it
+// again, on its own, to store it with the 304's header.
+func TestStreamBackgroundRevalidation(t *testing.T) {
+	for _, n := range []int64{300 << 10, 3 << 20} {
+		t.Run(strconv.FormatInt(n, 10), func(t *testing.T) {
+			clk := newClock()
+			s := newStreamStore(t, clk)
+			c := streamCache(t, s, clk)
+			o := &bigOrigin{n: n, cc: "max-age=60, stale-while-revalidate=600"}
+			h := c.Middleware(o)
+			wantBody(t, serveCheck(h, "GET", "/swr"), 200, n)
+			_ = c.Close()
+			clk.Advance(2 * time.Minute)
+			w := serveCheck(h, "GET", "/swr")
+			wantBody(t, w, 200, n)
+			if !strings.Contains(w.h.Get("Cache-Status"), "stale-while-revalidate") {
+				t.Fatalf("Cache-Status %q", w.h.Get("Cache-Status"))
+			}
+			_ = c.Close() // the background revalidation is done
+			expectOrigin(t, o, 2)
+			w = serveCheck(h, "GET", "/swr")
+			wantBody(t, w, 200, n)
+			if cs := w.h.Get("Cache-Status"); !strings.Contains(cs, "; hit") || strings.Contains(cs, "stale") {
+				t.Fatalf("after the revalidation: Cache-Status %q, want a fresh hit", cs)
+			}
+			expectOrigin(t, o, 2)
+			if o.full.Load() != 1 {
+				t.Fatalf("%d full responses, want 1", o.full.Load())
+			}
+		})
+	}
+}
