@@ -73,6 +73,10 @@ func (x *exchange) getAt(ctx context.Context, key string) (*Entry, error) {
 	if x.c.streamer == nil {
 		return x.c.get(ctx, key)
 	}
+	return x.getStreamAt(ctx, key)
+}
+
+func (x *exchange) getStreamAt(ctx context.Context, key string) (*Entry, error) {
 	e, rc, size, err := x.c.getStream(ctx, key)
 	if err != nil || e == nil {
 		return nil, err
@@ -282,12 +286,14 @@ func (x *exchange) retargetBody(old, served *Entry) {
 
 // writeBody sends the body of e, a stored response, to the client.
 func (x *exchange) writeBody(e *Entry) {
-	if !x.streamed(e) {
-		_, _ = x.w.Write(e.Body)
+	if x.streamed(e) {
+		x.writeStreamed(e)
 		return
 	}
-	x.writeSection(e, 0, x.bodyLen(e))
+	_, _ = x.w.Write(e.Body)
 }
+
+func (x *exchange) writeStreamed(e *Entry) { x.writeSection(e, 0, x.bodyLen(e)) }
 
 // writePart sends n bytes at off of e's body to the client.
 func (x *exchange) writePart(e *Entry, off, n int64) error {
