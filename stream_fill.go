@@ -25,8 +25,9 @@ import (
 //     the primary key over what the lookup found, the Vary index first), so
 //     a fill whose lookup came before an invalidation or a purge is not
 //     stored after it (generation.go): its body is an orphan, which the
-//     fill deletes (or, if that fails, which expires with its ttl); so is
-//     the body of a response dropped or replaced later. SetStream, which is not conditional, never writes at a
+//     fill deletes (or, if that fails, which expires with its ttl). The
+//     body of a response dropped, replaced or purged later is unreachable
+//     at once, and left to expire with its ttl (or be evicted). SetStream, which is not conditional, never writes at a
 //     key a reader looks up.
 //   - A body cut short is never stored: the response's entry is written
 //     only when the handler returned normally, the client got the whole
