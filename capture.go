@@ -128,7 +128,10 @@ func (cw *capture) Write(p []byte) (int, error) {
 	}
 	cw.n += int64(len(p))
 	if cw.fate.keeps() {
-		if cw.n > cw.limit {
+		if cw.x.fill != nil || cw.n > cw.limit && cw.x.startFillOver(cw) {
+			// Streamed into the store (stream_fill.go).
+			cw.x.feedFill(cw, p)
+		} else if cw.n > cw.limit {
 			// Too large to store: drop the copy and stream the rest.
 			held, hold := cw.body, cw.fate == fateHold
 			cw.over, cw.fate, cw.body = true, fateStream, nil

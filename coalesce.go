@@ -81,6 +81,9 @@ func (x *exchange) join(key string) (other *Entry, done bool) {
 	if len(e.VaryNames) > 0 && vary.Key(e.VaryNames, x.r.Header) != fl.sec {
 		return e, false
 	}
+	if e.BodyKey != "" && !x.bodyReady(e, c.metaOf(e)) {
+		return nil, false
+	}
 	x.ev.Collapsed = true
 	age := freshness.CurrentAge(e.InitialAge, e.ResponseTime, c.cfg.now())
 	x.writeStored(e, c.metaOf(e), age, c.cfg.name+"; fwd="+fwdParam(x.ev.Outcome)+"; collapsed; ttl="+itoa(ttlSeconds(e.Lifetime, age)))

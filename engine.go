@@ -25,7 +25,10 @@ type engine struct {
 	localGet LocalGetter // the store's, if it has one and is not local
 	hints    varyHints   // Vary indexes last read, for multi (hints.go)
 
-	keeps     bool             // an EntryKeeper: responses go to it in compact form
+	keeps    bool         // an EntryKeeper: responses go to it in compact form
+	streamer BodyStreamer // the store's, if it has one and is not local (stream_read.go)
+	fills    sync.Map     // body key → *fill: bodies being streamed into the store (stream_fill.go)
+
 	cond      ConditionalStore // the store's, if it has one (generation.go)
 	genPrefix string
 	genSeq    atomic.Uint64
@@ -51,6 +54,7 @@ func (c *Cache) initEngine() {
 		c.queue = make(chan func(), c.cfg.writeQueue)
 		c.multi, _ = c.store.(MultiGetter)
 		c.localGet, _ = c.store.(LocalGetter)
+		c.streamer, _ = c.store.(BodyStreamer)
 	}
 }
 

@@ -20,6 +20,10 @@ const (
 	// that read the key before cannot store after (see ConditionalStore). It
 	// has no status, header fields or body, and a lookup treats it as a miss.
 	KindTombstone Kind = 3
+	// KindBody holds only the body of a response stored apart, under the
+	// key that the response's Entry.BodyKey names (written with
+	// BodyStreamer.SetStream). A lookup treats it as a miss.
+	KindBody Kind = 4
 )
 
 // Entry is one stored item: a response (status, header fields, body and the
@@ -69,6 +73,13 @@ type Entry struct {
 	Nonce string
 	// Tags are the surrogate keys the response was tagged with, for purge by tag.
 	Tags []string
+	// BodyKey, when not empty, is the key of the KindBody entry that holds
+	// the response's body, which is then not in Body: the cache stores a
+	// body too large to hold in memory apart, streamed into a BodyStreamer
+	// store under a key of its own, and the response's entry (a few
+	// hundred bytes) names it. Versions that do not know the field fail to
+	// decode such an entry, and treat it as a miss.
+	BodyKey string
 
 	meta *entryMeta // derived at prepare time; nil on an entry built by hand
 }
@@ -84,7 +95,7 @@ func (e *Entry) Size() int {
 	if e == nil {
 		return 0
 	}
-	n := len(e.Body)
+	n := len(e.Body) + stringBytes(e.BodyKey)
 	m := e.meta
 	switch {
 	case m != nil && m.flags&metaPacked != 0:

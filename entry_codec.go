@@ -66,6 +66,9 @@ const entryMaxMeta = math.MaxUint32
 //	             uvarint length, bytes (order kept)
 //	  varyNames  uvarint n+1, strings as above
 //	  tags       uvarint n+1, strings as above
+//	  bodyKey    only when Entry.BodyKey is not empty: uvarint length,
+//	             bytes (a decoder that predates it fails on the extra
+//	             bytes, so such an entry is a miss for it)
 //	body       bodyLen bytes, the last of the data
 //
 // The decoder converts the metadata to one string, which every decoded string
@@ -148,6 +151,9 @@ func (e *Entry) encode(bodyLen int64, body []byte) ([]byte, error) {
 		codecStringSize(e.Nonce) +
 		codecUvarintSize(codecNilLen(hdr == nil, len(hdr))) + headerSize +
 		codecStringsSize(e.VaryNames) + codecStringsSize(e.Tags)
+	if e.BodyKey != "" {
+		metaLen += codecStringSize(e.BodyKey)
+	}
 	if uint64(metaLen) > entryMaxMeta {
 		return nil, fmt.Errorf("%w: %d bytes of metadata, more than %d", ErrEntryFormat, metaLen, uint64(entryMaxMeta))
 	}
@@ -181,6 +187,9 @@ func (e *Entry) encode(bodyLen int64, body []byte) ([]byte, error) {
 	}
 	b = codecAppendStrings(b, e.VaryNames)
 	b = codecAppendStrings(b, e.Tags)
+	if e.BodyKey != "" {
+		b = codecAppendString(b, e.BodyKey)
+	}
 	b = append(b, body...)
 	return b, nil
 }
@@ -248,7 +257,7 @@ func DecodeEntryMeta(prefix []byte) (e *Entry, metaLen int, bodyLen int64, err e
 		return nil, metaLen, bodyLen, fmt.Errorf("%w: the metadata takes %d bytes, the prefix has %d", ErrEntryFormat, metaLen, len(prefix))
 	}
 	e = new(Entry)
-	if err := decodeEntryMeta(e, prefix[EntryHeaderSize:metaLen]); err != nil {
+	if err := decodeEntryMeta(e, prefix[EntryHeaderSize:metaLen], true); err != nil {
 		return nil, 0, 0, err
 	}
 	return e, metaLen, bodyLen, nil
@@ -300,7 +309,7 @@ func (e *Entry) UnmarshalBinary(data []byte) error {
 	}
 
 	var out Entry
-	if err := decodeEntryMeta(&out, meta); err != nil {
+	if err := decodeEntryMeta(&out, meta, data[len(entryMagic)] == entryVersion); err != nil {
 		return err
 	}
 	if bodyN > 0 {
@@ -320,13 +329,15 @@ func (e *Entry) UnmarshalBinary(data []byte) error {
 	e.VaryNames = out.VaryNames
 	e.Nonce = out.Nonce
 	e.Tags = out.Tags
+	e.BodyKey = out.BodyKey
 	return nil
 }
 
-// decodeEntryMeta decodes a metadata section (the same in versions 1 and 2),
-// which must be consumed exactly, into the exported fields of out, a new Entry,
-// other than Body. On error out may be partly filled.
-func decodeEntryMeta(out *Entry, meta []byte) error {
+// decodeEntryMeta decodes a metadata section (the same in versions 1 and 2,
+// but for the body key, which only version 2 (v2) has), which must be
+// consumed exactly, into the exported fields of out, a new Entry, other than
+// Body. On error out may be partly filled.
+func decodeEntryMeta(out *Entry, meta []byte, v2 bool) error {
 	d := entryDecoder{b: meta}
 	strCount := d.uvarint()
 	if d.err == nil && strCount > uint64(len(meta)-d.off) { // each string takes at least one byte
@@ -373,6 +384,11 @@ func decodeEntryMeta(out *Entry, meta []byte) error {
 	}
 	if n, ok := d.count(1); ok {
 		out.Tags = d.strings(uint64(n))
+	}
+	if d.err == nil && v2 && d.off < len(meta) {
+		if out.BodyKey = d.string(); d.err == nil && out.BodyKey == "" {
+			d.fail("empty body key")
+		}
 	}
 	if d.err == nil && d.off != len(meta) {
 		d.fail("%d bytes of garbage after the metadata", len(meta)-d.off)

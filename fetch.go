@@ -53,7 +53,8 @@ func (x *exchange) fetch() *Entry {
 			out.Header["If-Modified-Since"] = []string{lm}
 		}
 	}
-	cw := &capture{x: x, rw: x.w, header: x.w.Header(), limit: x.c.cfg.maxObject, validating: validating}
+	cw := &capture{x: x, rw: x.w, header: x.w.Header(), limit: x.c.memLimit(), validating: validating}
+	defer x.endFill(nil) // a fill not stored by then (a panic, too) stores nothing (stream_fill.go)
 	if validating {
 		cw.header = make(http.Header)
 	}
@@ -107,10 +108,11 @@ func (x *exchange) decide(cw *capture) fate {
 	}
 	cw.plan = plan
 	cw.stored = x.storedFields(h, cw.cc)
-	if n, ok := contentLength(h); ok {
-		cw.body = make([]byte, 0, n)
+	hold := x.c.cfg.etags && cw.status == http.StatusOK && !hasETag(h)
+	if n, ok := contentLength(h); ok && (hold || !x.startFill(cw, n)) {
+		cw.body = make([]byte, 0, min(n, cw.limit))
 	}
-	if x.c.cfg.etags && cw.status == http.StatusOK && !hasETag(h) {
+	if hold {
 		return fateHold
 	}
 	return fateStore
@@ -235,9 +237,12 @@ func (x *exchange) complete(cw *capture) bool {
 
 // store stores the response the handler completed, and returns it.
 func (x *exchange) store(cw *capture) *Entry {
-	h, body := cw.stored, cw.body
+	h, body, n, bkey := cw.stored, cw.body, int64(len(cw.body)), ""
+	if x.fill != nil { // streamed into the store (stream_fill.go)
+		body, n, bkey = nil, cw.n, x.fill.key
+	}
 	if bodyAllowed(cw.status) {
-		h["Content-Length"] = []string{strconv.Itoa(len(body))}
+		h["Content-Length"] = []string{strconv.FormatInt(n, 10)}
 	}
 	if cap(body)-len(body) > len(body)/8 {
 		body = bytes.Clone(body)
@@ -253,6 +258,7 @@ func (x *exchange) store(cw *capture) *Entry {
 		Lifetime:     cw.plan.lifetime,
 		Expires:      cw.respTime.Add(cw.plan.ttl),
 		VaryNames:    cw.plan.varyNames,
+		BodyKey:      bkey,
 	})
 	if !x.put(e) {
 		return nil
@@ -309,6 +315,9 @@ func (x *exchange) put(e *Entry) bool {
 // behind the response (write-behind). It reports whether they stored (or
 // were queued).
 func (x *exchange) write(job func() (bool, error)) bool {
+	if x.fill != nil {
+		return x.commitFill(job) // once the body is stored
+	}
 	if x.c.local {
 		ok, err := job()
 		if err != nil {

@@ -55,17 +55,17 @@ func (h *varyHints) set(key string, idx *Entry) {
 func (x *exchange) readPrimary(ctx context.Context) (e, variant *Entry, vkey string, err error) {
 	c := x.c
 	if c.multi == nil {
-		e, err = c.get(ctx, x.key)
+		e, err = x.getAt(ctx, x.key)
 		return e, nil, "", err
 	}
 	hint := c.hints.get(x.key)
 	if hint == nil {
-		e, err = c.get(ctx, x.key)
+		e, err = x.getAt(ctx, x.key)
 		return e, nil, "", err
 	}
 	vk := variantKey(x.key, hint.Nonce, x.user, vary.Key(hint.VaryNames, x.r.Header))
 	if len(vk) > c.cfg.maxKey {
-		e, err = c.get(ctx, x.key)
+		e, err = x.getAt(ctx, x.key)
 		return e, nil, "", err
 	}
 	// The closure below takes copies: capturing x, or a named result,

@@ -52,7 +52,7 @@ func (x *exchange) writeStored(e *Entry, m *entryMeta, age time.Duration, cacheS
 	switch {
 	case r.Method == http.MethodHead:
 	case status == e.Status:
-		_, _ = x.w.Write(e.Body)
+		x.writeBody(e)
 	case status == http.StatusPreconditionFailed:
 		_, _ = x.w.Write([]byte("412 precondition failed\n"))
 	}

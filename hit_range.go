@@ -21,7 +21,7 @@ func (x *exchange) rangeOf(e *Entry, m *entryMeta) (rs []ranges.Range, err error
 	if ir := x.rf.ifRange; len(ir) > 0 && !ranges.IfRange(ir[0], m.etag(), m.lastModified()) {
 		return nil, nil, false
 	}
-	rs, err = ranges.Parse(v[0], int64(len(e.Body)))
+	rs, err = ranges.Parse(v[0], x.bodyLen(e))
 	if err == ranges.ErrIgnore {
 		return nil, nil, false
 	}
@@ -33,7 +33,7 @@ func (x *exchange) rangeOf(e *Entry, m *entryMeta) (rs []ranges.Range, err error
 // §15.5.17). h already holds the stored header fields. Ranges that coalesced
 // into one are sent as a single part.
 func (x *exchange) writeRanges(h http.Header, e *Entry, rs []ranges.Range, err error) {
-	size := int64(len(e.Body))
+	size := x.bodyLen(e)
 	if err != nil {
 		h["Content-Range"] = []string{"bytes */" + strconv.FormatInt(size, 10)}
 		h["Content-Length"] = []string{"0"}
@@ -48,7 +48,7 @@ func (x *exchange) writeRanges(h http.Header, e *Entry, rs []ranges.Range, err e
 		h["Content-Range"] = []string{r.ContentRange(size)}
 		h["Content-Length"] = []string{strconv.FormatInt(r.Length, 10)}
 		x.w.WriteHeader(http.StatusPartialContent)
-		_, _ = x.w.Write(e.Body[r.Start : r.Start+r.Length])
+		_ = x.writePart(e, r.Start, r.Length)
 		return
 	}
 	x.writeMultipart(h, e, rs)
@@ -59,7 +59,7 @@ func (x *exchange) writeRanges(h http.Header, e *Entry, rs []ranges.Range, err e
 // memory: the exact Content-Length is known before the first byte is
 // written, and each part's data is written straight from the stored body.
 func (x *exchange) writeMultipart(h http.Header, e *Entry, rs []ranges.Range) {
-	size := int64(len(e.Body))
+	size := x.bodyLen(e)
 	var ctype string
 	if v := x.c.metaOf(e).lookup("Content-Type"); len(v) > 0 {
 		ctype = v[0]
@@ -105,7 +105,7 @@ func (x *exchange) writeMultipart(h http.Header, e *Entry, rs []ranges.Range) {
 		if _, err := x.w.Write(frame[start:ends[i]]); err != nil {
 			return
 		}
-		if _, err := x.w.Write(e.Body[r.Start : r.Start+r.Length]); err != nil {
+		if err := x.writePart(e, r.Start, r.Length); err != nil {
 			return
 		}
 		start = ends[i]

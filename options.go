@@ -54,6 +54,7 @@ type config struct {
 	writeConds     bool            // preconditions.go
 	client         bool            // the cache of a Transport (transport.go)
 	fromCacheMark  bool            // WithFromCacheHeader (transport_options.go)
+	bodyBuffer     int64           // stream_fill.go
 }
 
 func defaultConfig() config {
@@ -69,6 +70,7 @@ func defaultConfig() config {
 		coalesceWait:   DefaultCoalesceWait,
 		hitForMiss:     DefaultHitForMiss,
 		staleRetention: DefaultStaleRetention,
+		bodyBuffer:     DefaultBodyBuffer,
 		targeted:       []string{"Cdn-Cache-Control"}, // canonical form of CDN-Cache-Control
 	}
 }

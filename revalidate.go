@@ -23,6 +23,12 @@ func (x *exchange) freshen(cw *capture) *Entry {
 			return x.fetch()
 		}
 	}
+	if !x.loadBody() {
+		// The stored body cannot be had (stream_read.go): fetch it anew.
+		x.drop(x.storedKey)
+		x.stale = nil
+		return x.fetch()
+	}
 	served, stored := x.refresh(cw)
 	age := freshness.CurrentAge(served.InitialAge, served.ResponseTime, x.c.cfg.now())
 	if x.ev.Outcome != OutcomeRequest {
@@ -42,10 +48,10 @@ func (x *exchange) headUpdate(cw *capture) {
 	// side, nothing tells them apart, and the HEAD response updates.
 	match := (tag == m.etag() || tag == "" && m.etag() == "") &&
 		(lm == m.lastModified() || lm == "" && m.lastModified() == "")
-	if n, ok := contentLength(cw.header); ok && n != int64(len(x.stale.Body)) {
+	if n, ok := contentLength(cw.header); ok && n != x.bodyLen(x.stale) {
 		match = false
 	}
-	if !match {
+	if !match || !x.loadBody() {
 		x.drop(x.storedKey)
 		return
 	}
@@ -73,6 +79,7 @@ func (x *exchange) refresh(cw *capture) (served, stored *Entry) {
 		InitialAge:   freshness.InitialAge(cw.header, x.reqTime, cw.respTime),
 		VaryNames:    old.VaryNames,
 	}
+	x.retargetBody(old, served)
 	sh := x.storedFields(merged, cc)
 	// The stored response answered a GET, whichever request updates it.
 	plan, reason := x.admit(http.MethodGet, old.Status, sh, cc, served.InitialAge, cw.respTime)
@@ -87,6 +94,7 @@ func (x *exchange) refresh(cw *capture) (served, stored *Entry) {
 	served.Expires = cw.respTime.Add(plan.ttl)
 	served.meta = x.c.newMeta(served)
 	t := *served
+	x.renewBody(old, &t)
 	t.Header, t.meta = sh, nil
 	ne := x.c.newStored(&t)
 	if !x.put(ne) {

@@ -30,7 +30,9 @@ type exchange struct {
 	stale     *Entry    // the stored response being revalidated or replaced
 	storedKey string    // where stale lives
 	reqTime   time.Time
-	ownConds  bool // the client's If-None-Match/If-Modified-Since are evaluated here
+	ownConds  bool        // the client's If-None-Match/If-Modified-Since are evaluated here
+	body      *storedBody // a stored body not in memory (stream_read.go)
+	fill      *fill       // a body on its way into the store (stream_fill.go)
 	ev        Event
 }
 
@@ -41,12 +43,16 @@ func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler,
 	x.ev.Request = r
 	x.key, x.r = c.target(r)
 	if x.fromCache() {
+		if x.body != nil {
+			x.closeBody()
+		}
 		x.observe()
 		return
 	}
 	hx := new(exchange)
 	*hx = x
 	defer hx.observe()
+	defer hx.closeBody()
 	if hx.pass != passNone {
 		hx.forward(hx.r)
 		return
@@ -105,11 +111,17 @@ func (x *exchange) fromCache() bool {
 	m := x.c.metaOf(e)
 	switch freshness.Check(age, e.Lifetime, x.reqCC, m.cc, x.shared) {
 	case freshness.Fresh, freshness.StaleAllowed:
+		if e.BodyKey != "" && !x.bodyReady(e, m) {
+			return x.lostBody()
+		}
 		x.ev.Outcome = OutcomeHit
 		x.writeStored(e, m, age, "")
 		return true
 	}
 	if x.whileRevalidating(e, m, age) && !requestBound(x.next) {
+		if e.BodyKey != "" && !x.bodyReady(e, m) {
+			return x.lostBody()
+		}
 		x.ev.Outcome = OutcomeHit
 		x.writeStored(e, m, age, x.c.cfg.name+"; hit; ttl="+itoa(ttlSeconds(e.Lifetime, age))+"; detail=stale-while-revalidate")
 		x.revalidateLater(e)
@@ -160,7 +172,7 @@ func (x *exchange) lookup() *Entry {
 		}
 		if x.storedKey == vkey {
 			e = variant // read with the index
-		} else if e, err = x.c.get(ctx, x.storedKey); err != nil {
+		} else if e, err = x.getAt(ctx, x.storedKey); err != nil {
 			x.ev.StoreErr = err
 			return nil
 		}

@@ -77,6 +77,7 @@ func (x *exchange) revalidateLater(e *Entry) {
 		bx.r = backgroundRequest(bx.r)
 	}
 	bx.stale = e
+	bx.body = x.detachBody(e)
 	bx.ev = Event{Outcome: OutcomeStale, Background: true, Request: bx.r}
 	c.bg.Add(1)
 	go func() {
@@ -89,6 +90,7 @@ func (x *exchange) revalidateLater(e *Entry) {
 			}
 		}()
 		defer bx.observe()
+		defer bx.closeBody()
 		bx.fetch()
 	}()
 }

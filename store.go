@@ -25,7 +25,11 @@ var ErrStoreTimeout = errors.New("larder: store call timed out")
 // stored under its URI in normal form ("https://example.com/users/1"); a URL
 // whose responses vary (or that a per-user route serves) keeps a KindVary
 // index there, and each variant under that URI followed by NUL-separated
-// parts. A store that needs a restricted key alphabet (memcached) hashes keys.
+// parts. A response whose body the cache streamed into a BodyStreamer is
+// stored as an entry whose BodyKey names the KindBody entry holding the
+// body, under the response's key followed by NUL, "body", NUL and a
+// generation. A store that needs a restricted key alphabet (memcached)
+// hashes keys.
 // Delete is called for invalidation and purge, also for keys that were never
 // stored; it is the seed's "collect".
 //

@@ -210,7 +210,13 @@ func waitForWaiters(t *testing.T, n int) {
 	buf := make([]byte, 1<<20)
 	for range 500 {
 		k := runtime.Stack(buf, true)
-		if bytes.Count(buf[:k], []byte("larder.(*flight).wait")) >= n {
+		waiting := 0 // goroutines, each counted once whatever its frames
+		for _, g := range bytes.Split(buf[:k], []byte("\n\n")) {
+			if bytes.Contains(g, []byte("larder.(*flight).wait")) {
+				waiting++
+			}
+		}
+		if waiting >= n {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -42,6 +42,21 @@ func sampleEntries() map[string]*larder.Entry {
 			VaryNames: []string{"accept", "accept-encoding"},
 			Nonce:     "nonce-8f3a2c",
 		},
+		"body stored apart": {
+			Kind:         larder.KindResponse,
+			Status:       http.StatusOK,
+			Header:       http.Header{"Content-Length": {"123456789"}},
+			ResponseTime: epoch,
+			Lifetime:     time.Minute,
+			Expires:      epoch.Add(2 * time.Minute),
+			Nonce:        "nonce-7d1e",
+			BodyKey:      "https://example.com/big\x00body\x00nonce-7c0",
+		},
+		"body": {
+			Kind:    larder.KindBody,
+			Body:    []byte("the body of a response stored apart"),
+			Expires: epoch.Add(2 * time.Minute),
+		},
 		"minimal": {
 			Kind:   larder.KindResponse,
 			Status: http.StatusNoContent,
@@ -83,6 +98,7 @@ func cloneEntry(e *larder.Entry) *larder.Entry {
 		VaryNames:    slices.Clone(e.VaryNames),
 		Nonce:        e.Nonce,
 		Tags:         slices.Clone(e.Tags),
+		BodyKey:      e.BodyKey,
 	}
 	return c
 }
@@ -142,6 +158,9 @@ func diffEntries(got, want *larder.Entry) string {
 	}
 	if !slices.Equal(got.Tags, want.Tags) {
 		add("Tags", got.Tags, want.Tags)
+	}
+	if got.BodyKey != want.BodyKey {
+		add("BodyKey", got.BodyKey, want.BodyKey)
 	}
 	return strings.Join(d, "\n")
 }
