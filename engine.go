@@ -25,6 +25,7 @@ type engine struct {
 	hints varyHints   // Vary indexes last read, for multi (hints.go)
 
 	cond      ConditionalStore // the store's, if it has one (generation.go)
+	tagStore  TagStore         // the store's, if it has one (purge.go)
 	genPrefix string
 	genSeq    atomic.Uint64
 }
@@ -39,6 +40,7 @@ const maxWriters = 8
 func (c *Cache) initEngine() {
 	c.genPrefix = newGenPrefix()
 	c.cond, _ = c.store.(ConditionalStore)
+	c.tagStore, _ = c.store.(TagStore)
 	if nb, ok := c.store.(NonBlockingStore); ok {
 		c.local = nb.NonBlocking()
 	}

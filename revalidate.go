@@ -72,6 +72,7 @@ func (x *exchange) refresh(cw *capture) (served, stored *Entry) {
 		ResponseTime: cw.respTime,
 		InitialAge:   freshness.InitialAge(cw.header, x.reqTime, cw.respTime),
 		VaryNames:    old.VaryNames,
+		Tags:         old.Tags,
 	}
 	sh := x.storedFields(merged, cc)
 	// The stored response answered a GET, whichever request updates it.

@@ -72,6 +72,11 @@ func (x *exchange) revalidateLater(e *Entry) {
 	bx.w = &discard{h: make(http.Header)}
 	bx.r = x.r.WithContext(context.WithoutCancel(x.r.Context()))
 	bx.stale = e
+	if bx.lookedAt.IsZero() {
+		// A local store's hit is not dated (serve): date it now, just
+		// after, for the checks of a tagged fill (purge.go).
+		bx.lookedAt = c.cfg.now()
+	}
 	bx.ev = Event{Outcome: OutcomeStale, Background: true, Request: bx.r}
 	c.bg.Add(1)
 	go func() {

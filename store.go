@@ -47,6 +47,8 @@ var ErrStoreTimeout = errors.New("larder: store call timed out")
 //     invalidation that stays consistent across processes sharing the store.
 //   - MultiGetter: several keys in one call (GetMulti), one round trip for a
 //     Vary index and its variant.
+//   - TagStore: an index from tags to keys, for purge by tag and by
+//     prefix (Cache.PurgeTags, Cache.PurgePrefix).
 //   - NonBlockingStore: an in-process store whose calls never wait on I/O,
 //     which the cache calls directly, without a deadline or a goroutine.
 //

@@ -130,3 +130,40 @@ type NonBlockingStore interface {
 	// wraps another may forward the inner store's answer.
 	NonBlocking() bool
 }
+
+// A TagStore keeps an index from tags to the primary keys of the entries
+// that carry them, for purge by tag (Cache.PurgeTags) and by prefix
+// (Cache.PurgePrefix, which the cache turns into tags of its own), and a
+// purge record per tag, which makes purges by tag consistent with fills
+// under way (see purge.go).
+//
+// The index holds primary keys (URLs), never variant keys: the cache purges
+// a key as it purges a URL (a tombstone at the primary key orphans every
+// variant), so a tag on one variant of a URL purges all its variants.
+//
+// For each tag, AddTags and PurgeTags are atomic with respect to each other,
+// in this process and in any other sharing the store: a call of AddTags for
+// a tag either precedes a PurgeTags of it, which then returns its key, or
+// follows it, and then sees its purge record. Calls for several tags need
+// not be atomic across the tags.
+//
+// The index must not grow without bound: a key recorded under a tag may be
+// forgotten once the expiry given with it has passed, and a purge record once
+// its keep has; a store should forget them soon after.
+type TagStore interface {
+	// AddTags records that the entry about to be stored at primary key key
+	// carries tags, until expires (a later expiry for the same key and tag
+	// replaces an earlier one; an earlier one does not shorten it). It
+	// first checks each tag's purge record: if any tag was purged at or
+	// after since, it reports false and need not record the remaining
+	// tags; else true. The cache calls it before it stores the entry, and
+	// does not store the entry on false.
+	AddTags(ctx context.Context, key string, tags []string, since, expires time.Time) (bool, error)
+
+	// PurgeTags records, for each tag, a purge at now (kept until now+keep;
+	// a record is never replaced by an earlier one), then returns the keys
+	// recorded under any of the tags whose expiry is after now, each at
+	// most once, in any order. It does not forget them: they are forgotten
+	// when they expire.
+	PurgeTags(ctx context.Context, tags []string, now time.Time, keep time.Duration) ([]string, error)
+}
