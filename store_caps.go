@@ -141,11 +141,12 @@ type NonBlockingStore interface {
 // a key as it purges a URL (a tombstone at the primary key orphans every
 // variant), so a tag on one variant of a URL purges all its variants.
 //
-// For each tag, AddTags and PurgeTags are atomic with respect to each other,
-// in this process and in any other sharing the store: a call of AddTags for
-// a tag either precedes a PurgeTags of it, which then returns its key, or
-// follows it, and then sees its purge record. Calls for several tags need
-// not be atomic across the tags.
+// For each tag, AddTags checks the tag's purge record and records the key
+// in one atomic step, and PurgeTags writes the purge record before it reads
+// the keys, in this process and in any other sharing the store: so a call
+// of AddTags either records its key before a PurgeTags of the tag reads the
+// keys, which then returns it, or sees its purge record. Calls for several
+// tags need not be atomic across the tags.
 //
 // The index must not grow without bound: a key recorded under a tag may be
 // forgotten once the expiry given with it has passed, and a purge record once

@@ -69,6 +69,14 @@
 //   - MultiGetter: GetMulti returns one entry per key, in order, nil for
 //     misses, expired entries and keys never set, with repeated keys, odd
 //     keys, hundreds of keys in one call and none.
+//   - TagStore: PurgeTags returns the keys recorded under any of its tags,
+//     each once, and forgets none of them; a key recorded with an expiry at
+//     or before the purge's time is not returned, a later AddTags extends an
+//     earlier expiry and an earlier one does not shorten it; AddTags of a tag
+//     purged at or after its since reports false (a later purge record is
+//     never replaced by an earlier one), of other tags true; tags with a NUL,
+//     braces, spaces and unicode work; of 200 AddTags racing a PurgeTags,
+//     every one that reported true has its key returned by the purge.
 //   - NonBlockingStore: NonBlocking gives the same answer every time; if it
 //     is true, every call, of each capability the store has too, completes
 //     normally and at once with a cancelled context.
