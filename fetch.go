@@ -292,7 +292,7 @@ func (x *exchange) put(e *Entry) bool {
 	if idx == nil || !slices.Equal(idx.VaryNames, e.VaryNames) || idx.Expires.Before(e.Expires) {
 		ni = &Entry{Kind: KindVary, VaryNames: e.VaryNames, Expires: e.Expires}
 		if idx != nil && slices.Equal(idx.VaryNames, e.VaryNames) {
-			ni.Nonce = idx.Nonce // its variants stay reachable
+			ni.Nonce = idx.Nonce               // its variants stay reachable
 			ni.ResponseTime = idx.ResponseTime // and those soft-purged stale (purge_soft.go)
 		} else {
 			ni.Nonce = c.newGen() + "~" + genHead(gen)

@@ -393,7 +393,7 @@ func TestEveryKeyExpires(t *testing.T) {
 	}
 	serve(h, "GET", "/plain")
 	cache.Close()
-	serve(h, "POST", "/v") // a tombstone
+	serve(h, "POST", "/v")                                     // a tombstone
 	if err := cache.PurgeTags(ctx, "de", "none"); err != nil { // purge records
 		t.Fatal(err)
 	}
