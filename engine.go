@@ -26,6 +26,7 @@ type engine struct {
 
 	cond      ConditionalStore // the store's, if it has one (generation.go)
 	tagStore  TagStore         // the store's, if it has one (purge.go)
+	multiSet  MultiSetter      // the store's, if it has one (invalidate_keys.go)
 	genPrefix string
 	genSeq    atomic.Uint64
 }
@@ -41,6 +42,7 @@ func (c *Cache) initEngine() {
 	c.genPrefix = newGenPrefix()
 	c.cond, _ = c.store.(ConditionalStore)
 	c.tagStore, _ = c.store.(TagStore)
+	c.multiSet, _ = c.store.(MultiSetter)
 	if nb, ok := c.store.(NonBlockingStore); ok {
 		c.local = nb.NonBlocking()
 	}

@@ -49,6 +49,8 @@ var ErrStoreTimeout = errors.New("larder: store call timed out")
 //     Vary index and its variant.
 //   - TagStore: an index from tags to keys, for purge by tag and by
 //     prefix (Cache.PurgeTags, Cache.PurgePrefix).
+//   - MultiSetter: one entry under many keys in few round trips (SetMulti),
+//     for the tombstones of a purge by tag or prefix.
 //   - NonBlockingStore: an in-process store whose calls never wait on I/O,
 //     which the cache calls directly, without a deadline or a goroutine.
 //

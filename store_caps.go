@@ -168,3 +168,14 @@ type TagStore interface {
 	// when they expire.
 	PurgeTags(ctx context.Context, tags []string, now time.Time, keep time.Duration) ([]string, error)
 }
+
+// A MultiSetter stores one entry under many keys in few round trips. The
+// cache uses it to write the tombstones of a purge that covers many URLs
+// (a purge by tag or prefix), with the same tombstone at every key: a Nonce
+// need only differ from what was stored at each key before.
+type MultiSetter interface {
+	// SetMulti stores e under each of keys for ttl, as Set would at each
+	// (not atomically across keys). It returns the first error; it is then
+	// unknown which keys were written.
+	SetMulti(ctx context.Context, keys []string, e *Entry, ttl time.Duration) error
+}

@@ -65,6 +65,10 @@ func capGroups() []capGroup {
 			{"OddTags", testTagsOdd},
 			{"Concurrent", testTagsConcurrent},
 		}},
+		{"MultiSetter", has[larder.MultiSetter], []capTest{
+			{"SetMulti", testSetMulti},
+			{"Expiry", testSetMultiExpiry},
+		}},
 		{"NonBlockingStore", has[larder.NonBlockingStore], []capTest{
 			{"CancelledContext", testNonBlocking},
 		}},

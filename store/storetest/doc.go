@@ -77,6 +77,8 @@
 //     never replaced by an earlier one), of other tags true; tags with a NUL,
 //     braces, spaces and unicode work; of 200 AddTags racing a PurgeTags,
 //     every one that reported true has its key returned by the purge.
+//   - MultiSetter: SetMulti of 2,500 keys (one of them set before) stores
+//     the entry under each; of no keys does nothing; its entries expire.
 //   - NonBlockingStore: NonBlocking gives the same answer every time; if it
 //     is true, every call, of each capability the store has too, completes
 //     normally and at once with a cancelled context.

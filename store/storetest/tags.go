@@ -130,3 +130,39 @@ func testTagsConcurrent(t *testing.T, s larder.Store, _ *config) {
 		}
 	}
 }
+
+// ---- MultiSetter ----
+
+func testSetMulti(t *testing.T, s larder.Store, _ *config) {
+	ms := s.(larder.MultiSetter)
+	ctx := context.Background()
+	keys := make([]string, 2500)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("https://example.com/m/%d", i)
+	}
+	if err := s.Set(ctx, keys[7], newEntry(200, "old"), longTTL); err != nil {
+		t.Fatal(err)
+	}
+	e := genEntry("multi", "g1")
+	if err := ms.SetMulti(ctx, keys, e, longTTL); err != nil {
+		t.Fatalf("SetMulti: %v", err)
+	}
+	for _, i := range []int{0, 7, 999, 1000, 2499} {
+		got := mustGet(t, s, keys[i])
+		if diff := diffEntries(got, e); diff != "" {
+			t.Fatalf("%s after SetMulti: %s", keys[i], diff)
+		}
+	}
+	if err := ms.SetMulti(ctx, nil, e, longTTL); err != nil {
+		t.Fatalf("SetMulti of no keys: %v", err)
+	}
+}
+
+func testSetMultiExpiry(t *testing.T, s larder.Store, c *config) {
+	ms := s.(larder.MultiSetter)
+	if err := ms.SetMulti(context.Background(), []string{"x1", "x2"}, genEntry("x", "g"), shortTTL(c)); err != nil {
+		t.Fatalf("SetMulti: %v", err)
+	}
+	expire(t, s, c, "x1")
+	mustMiss(t, s, "x2")
+}
