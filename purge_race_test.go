@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/larder-cache/larder"
+	"github.com/larder-cache/larder/store/disk"
 	"github.com/larder-cache/larder/store/memory"
 )
 
@@ -29,44 +30,58 @@ func TestPurgeTagRaces(t *testing.T) {
 		{name: "304 under way", prepare: func(h http.Handler, clk *clock) { get(h, "/r"); clk.Advance(2 * time.Minute) }},
 	} {
 		for _, how := range []string{"tag", "prefix", "soft tag", "soft URL"} {
-			t.Run(sc.name+"/"+how, func(t *testing.T) {
-				clk := newClock()
-				m, err := memory.New(memory.Options{Clock: clk.Now})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer m.Close()
-				o := newVersioned()
-				c := larder.New(m, larder.WithClock(clk.Now), larder.WithPrefixPurge(1))
-				defer c.Close()
-				h := c.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					w.Header().Set("Surrogate-Key", "t")
-					o.ServeHTTP(w, r)
-				}))
-				sc.prepare(h, clk)
-				done := make(chan *httptest.ResponseRecorder)
-				go func() { done <- get(h, "/r", "X-Hold", "1") }()
-				<-o.entered
-				o.version.Add(1)
-				b := larder.PurgeBatch{Tags: []string{"t"}}
-				switch how {
-				case "prefix":
-					b = larder.PurgeBatch{Prefixes: []string{"http://example.com/"}}
-				case "soft tag":
-					b.Soft = true
-				case "soft URL":
-					b = larder.PurgeBatch{URLs: []string{"http://example.com/r"}, Soft: true}
-				}
-				if err := c.PurgeBatch(context.Background(), b); err != nil {
-					t.Fatal(err)
-				}
-				close(o.release)
-				<-done
-				clk.Advance(time.Second)
-				if w := get(h, "/r"); w.Body.String() != "v1 " {
-					t.Fatalf("after the purge: %q (Cache-Status %q)", w.Body, w.Header().Get("Cache-Status"))
-				}
-			})
+			for _, st := range []string{"memory", "disk"} {
+				t.Run(sc.name+"/"+how+"/"+st, func(t *testing.T) {
+					clk := newClock()
+					var s larder.Store
+					if st == "memory" {
+						m, err := memory.New(memory.Options{Clock: clk.Now})
+						if err != nil {
+							t.Fatal(err)
+						}
+						defer m.Close()
+						s = m
+					} else {
+						d, err := disk.Open(t.TempDir(), disk.Options{Clock: clk.Now})
+						if err != nil {
+							t.Fatal(err)
+						}
+						defer d.Close()
+						s = d
+					}
+					o := newVersioned()
+					c := larder.New(s, larder.WithClock(clk.Now), larder.WithPrefixPurge(1))
+					defer c.Close()
+					h := c.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						w.Header().Set("Surrogate-Key", "t")
+						o.ServeHTTP(w, r)
+					}))
+					sc.prepare(h, clk)
+					done := make(chan *httptest.ResponseRecorder)
+					go func() { done <- get(h, "/r", "X-Hold", "1") }()
+					<-o.entered
+					o.version.Add(1)
+					b := larder.PurgeBatch{Tags: []string{"t"}}
+					switch how {
+					case "prefix":
+						b = larder.PurgeBatch{Prefixes: []string{"http://example.com/"}}
+					case "soft tag":
+						b.Soft = true
+					case "soft URL":
+						b = larder.PurgeBatch{URLs: []string{"http://example.com/r"}, Soft: true}
+					}
+					if err := c.PurgeBatch(context.Background(), b); err != nil {
+						t.Fatal(err)
+					}
+					close(o.release)
+					<-done
+					c.Close() // the held fill's writes, if behind its response
+					clk.Advance(time.Second)
+					if w := get(h, "/r"); w.Body.String() != "v1 " {
+						t.Fatalf("after the purge: %q (Cache-Status %q)", w.Body, w.Header().Get("Cache-Status"))
+					}
+				})
+			}
 		}
 	}
 }
