@@ -27,6 +27,7 @@ type engine struct {
 	cond      ConditionalStore // the store's, if it has one (generation.go)
 	tagStore  TagStore         // the store's, if it has one (purge.go)
 	multiSet  MultiSetter      // the store's, if it has one (invalidate_keys.go)
+	purgeRec  PurgeRecorder    // the store's, if it has one and no TagStore (purge_records.go)
 	genPrefix string
 	genSeq    atomic.Uint64
 }
@@ -43,6 +44,9 @@ func (c *Cache) initEngine() {
 	c.cond, _ = c.store.(ConditionalStore)
 	c.tagStore, _ = c.store.(TagStore)
 	c.multiSet, _ = c.store.(MultiSetter)
+	if c.tagStore == nil {
+		c.purgeRec, _ = c.store.(PurgeRecorder)
+	}
 	if nb, ok := c.store.(NonBlockingStore); ok {
 		c.local = nb.NonBlocking()
 	}

@@ -50,7 +50,8 @@ const PurgeClockSkew = time.Second
 const purgeKeep = TombstoneTTL + PurgeClockSkew
 
 // ErrTagsUnsupported is returned by a purge by tag or by prefix when the
-// cache's store keeps no tag index (it is not a TagStore).
+// cache's store keeps no tag index (it is not a TagStore) nor purge records
+// (PurgeRecorder).
 var ErrTagsUnsupported = errors.New("larder: the store keeps no tag index (not a TagStore)")
 
 // ErrPrefixPurgeOff is returned by a purge by prefix when the cache was not
@@ -102,8 +103,8 @@ func (c *Cache) SoftPurge(ctx context.Context, rawURL string) error {
 // purge is complete in the store, reporting the first error. It checks
 // every URL and prefix before it touches the store: one that is not an
 // absolute http(s) URL gives an error wrapping ErrBadURL. Tags and prefixes
-// need a TagStore (else ErrTagsUnsupported); prefixes need WithPrefixPurge
-// (else ErrPrefixPurgeOff).
+// need a TagStore or a PurgeRecorder (else ErrTagsUnsupported); prefixes
+// need WithPrefixPurge (else ErrPrefixPurgeOff).
 //
 // The tag index is read with ctx alone, not under the store timeout
 // (WithStoreTimeout): a tag may cover many entries. The URLs are then purged
@@ -140,10 +141,19 @@ func (c *Cache) PurgeBatch(ctx context.Context, b PurgeBatch) error {
 	if len(b.Prefixes) > 0 && c.cfg.prefixDepth < 0 {
 		return ErrPrefixPurgeOff
 	}
+	now := c.cfg.now()
+	if c.tagStore == nil && c.purgeRec != nil {
+		for _, p := range inexact {
+			tags = append(tags, p.tag)
+		}
+		if err := c.recordPurges(ctx, tags, now, b.Soft); err != nil {
+			return fmt.Errorf("larder: purge by tag: %w", err)
+		}
+		tags, inexact = nil, nil
+	}
 	if (len(tags) > 0 || len(inexact) > 0) && c.tagStore == nil {
 		return ErrTagsUnsupported
 	}
-	now := c.cfg.now()
 	if len(tags) > 0 {
 		ks, err := c.tagStore.PurgeTags(ctx, tags, now, purgeKeep)
 		if err != nil {

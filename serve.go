@@ -175,7 +175,7 @@ func (x *exchange) lookup() *Entry {
 		// A per-user request only selects a response stored for its user.
 		return nil
 	}
-	return e
+	return x.checkPurged(ctx, e) // purge records (purge_records.go)
 }
 
 // gatewayTimeout answers a request with only-if-cached that the cache cannot

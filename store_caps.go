@@ -179,3 +179,19 @@ type MultiSetter interface {
 	// unknown which keys were written.
 	SetMulti(ctx context.Context, keys []string, e *Entry, ttl time.Duration) error
 }
+
+// A PurgeRecorder is a store that cannot list the entries of a tag
+// (memcached), and purges by tag otherwise: it keeps, per tag, the time of
+// its latest purge and of its latest soft purge, and the cache reads them
+// when it serves an entry that carries tags, an entry fetched before a
+// purge of one of them counting as purged (a miss) or, for a soft purge,
+// stale. That read costs a hit of a tagged entry a second store call. The
+// cache uses TagStore instead when a store has both.
+type PurgeRecorder interface {
+	// RecordPurges records a purge (soft or not) of each tag at now, kept
+	// for keep; a record is never moved back by an earlier one.
+	RecordPurges(ctx context.Context, tags []string, now time.Time, soft bool, keep time.Duration) error
+	// LastPurges returns the latest purge time and the latest soft purge
+	// time recorded for any of tags (the zero time for none).
+	LastPurges(ctx context.Context, tags []string) (hard, soft time.Time, err error)
+}
