@@ -76,7 +76,7 @@ func (c *Cache) invalidateKey(ctx context.Context, key string) error {
 // keys one SetMulti call (under the store timeout) takes.
 const (
 	multiSetMin      = 16
-	multiSetChunk    = 100
+	multiSetChunk    = 32
 	multiSetParallel = 1
 )
 
