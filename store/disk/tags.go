@@ -3,6 +3,8 @@ package disk
 import (
 	"context"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/larder-cache/larder"
@@ -179,4 +181,64 @@ func (s *Store) PurgeTags(ctx context.Context, tags []string, now time.Time, kee
 		return nil, err
 	}
 	return out, nil
+}
+
+var _ larder.MultiSetter = (*Store)(nil)
+
+// setMultiBatch is how many keys one write transaction of SetMulti stores.
+const setMultiBatch = 256
+
+// SetMulti stores e under each of keys for ttl, as Set does (see
+// larder.MultiSetter): the entry is encoded once, and each batch of keys is
+// one op of the group commit, so that the tombstones of a purge by tag
+// share their fsyncs. An entry whose body would go in a file of its own is
+// stored key by key with Set.
+func (s *Store) SetMulti(ctx context.Context, keys []string, e *larder.Entry, ttl time.Duration) error {
+	if e == nil {
+		return errors.New("disk: SetMulti of a nil entry")
+	}
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	if len(e.Body) > s.opts.InlineMax {
+		for _, k := range keys {
+			if err := s.Set(ctx, k, e, ttl); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	enc, err := e.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("disk: %w", err)
+	}
+	if err := s.begin(); err != nil {
+		return err
+	}
+	defer s.end()
+	for len(keys) > 0 {
+		batch := keys[:min(len(keys), setMultiBatch)]
+		keys = keys[len(batch):]
+		dl := deadline(s.now(), ttl)
+		err := s.submit(ctx, func(w *wtx) error {
+			for _, k := range batch {
+				h := hashKey(k)
+				size := int64(entryOverhead + recordLen(len(k), len(enc)))
+				if ttl <= 0 || size > s.opts.MaxEntryBytes {
+					w.remove(h)
+					continue
+				}
+				id := s.newID()
+				in := info{deadline: dl, size: size, id: id}
+				if err := w.insert(h, buildRecord(id, false, dl, k, enc), in); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
