@@ -53,6 +53,9 @@ func (c *Cache) softenKeys(ctx context.Context, keys []string, now time.Time) er
 		}
 		return nil
 	}
+	if c.multi != nil && len(keys) > multiSetMin {
+		return c.softenMany(ctx, keys, now)
+	}
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
@@ -82,45 +85,100 @@ func (c *Cache) softenKey(ctx context.Context, key string, now time.Time) error 
 		if err != nil {
 			return err
 		}
-		if e == nil || e.Kind == KindTombstone {
-			// Nothing to mark: a purge of nothing, whose tombstone stops
-			// a fill under way as Purge's does.
-			return c.invalidateKey(ctx, key)
-		}
-		ttl := e.Expires.Sub(c.cfg.now())
-		var ne *Entry
-		switch e.Kind {
-		case KindResponse:
-			if e.RequestTime.After(now) || ttl <= 0 {
-				return nil
-			}
-			// Rewritten with a fresh Nonce even when stale already, so
-			// that a revalidation under way cannot store over it.
-			v := *staleAt(e, now)
-			v.Nonce = c.newGen()
-			ne = &v
-		case KindVary:
-			if !e.ResponseTime.Before(now) || ttl <= 0 {
-				return nil
-			}
-			v := *e
-			v.ResponseTime = now
-			ne = &v
-		default:
-			return nil
-		}
-		if c.cond == nil {
-			return c.set(ctx, key, ne, ttl)
-		}
-		ok, err := storeCall(c, ctx, "setif", key, func(ctx context.Context) (bool, error) {
-			return c.cond.SetIf(ctx, key, ne, ttl, e.Nonce)
-		})
-		if ok || err != nil {
+		if done, err := c.softenEntry(ctx, key, e, now); done || err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// softenEntry soft-purges key, where e (nil: nothing) was read, and reports
+// whether it is done; false means another write replaced e meanwhile, and
+// the key is to be read again.
+func (c *Cache) softenEntry(ctx context.Context, key string, e *Entry, now time.Time) (bool, error) {
+	if e == nil || e.Kind == KindTombstone {
+		// Nothing to mark: a purge of nothing, whose tombstone stops
+		// a fill under way as Purge's does.
+		return true, c.invalidateKey(ctx, key)
+	}
+	ttl := e.Expires.Sub(c.cfg.now())
+	var ne *Entry
+	switch e.Kind {
+	case KindResponse:
+		if e.RequestTime.After(now) || ttl <= 0 {
+			return true, nil
+		}
+		// Rewritten with a fresh Nonce even when stale already, so
+		// that a revalidation under way cannot store over it.
+		v := *staleAt(e, now)
+		v.Nonce = c.newGen()
+		ne = &v
+	case KindVary:
+		if !e.ResponseTime.Before(now) || ttl <= 0 {
+			return true, nil
+		}
+		v := *e
+		v.ResponseTime = now
+		ne = &v
+	default:
+		return true, nil
+	}
+	if c.cond == nil {
+		return true, c.set(ctx, key, ne, ttl)
+	}
+	return storeCall(c, ctx, "setif", key, func(ctx context.Context) (bool, error) {
+		return c.cond.SetIf(ctx, key, ne, ttl, e.Nonce)
+	})
+}
+
+// softenMany is softenKeys on a store over a network with GetMulti: the
+// keys are read softChunk at a time, one call each, then rewritten one by
+// one (a key another write changed meanwhile is read again by itself);
+// at most maxParallelDeletes chunks at once.
+func (c *Cache) softenMany(ctx context.Context, keys []string, now time.Time) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		sem   = make(chan struct{}, maxParallelDeletes)
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if first == nil {
+			first = err
+		}
+		mu.Unlock()
+	}
+	for len(keys) > 0 {
+		chunk := keys[:min(len(keys), softChunk)]
+		keys = keys[len(chunk):]
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			es, err := storeCall(c, ctx, "getmulti", chunk[0], func(ctx context.Context) ([]*Entry, error) {
+				return c.multi.GetMulti(ctx, chunk)
+			})
+			if err != nil {
+				fail(err)
+				return
+			}
+			for i, k := range chunk {
+				done, err := c.softenEntry(ctx, k, es[i], now)
+				if err == nil && !done {
+					err = c.softenKey(ctx, k, now)
+				}
+				if err != nil {
+					fail(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// softChunk is how many keys softenMany reads in one GetMulti.
+const softChunk = 32
 
 // staleAt returns e as a response stale from t on: a copy whose lifetime is
 // at most its age at t (RFC 9111 §4.2.3), or e itself if it is so already.

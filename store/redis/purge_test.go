@@ -217,3 +217,35 @@ func TestFleetPurgeStress(t *testing.T) {
 		})
 	}
 }
+
+// TestFleetSoftPurgeMany: a soft purge of a tag over many URLs (read in
+// batches with GetMulti) leaves every one stale on every node.
+func TestFleetSoftPurgeMany(t *testing.T) {
+	for _, sv := range servers {
+		t.Run(sv.name, func(t *testing.T) {
+			clk := fakeclock.New(time.Now())
+			caches := fleet(t, sv, 2, larder.WithClock(clk.Now))
+			o := &tagged{tags: map[string]string{}}
+			const n = 80
+			for i := range n {
+				o.tags[fmt.Sprintf("/m/%d", i)] = "many"
+			}
+			ha, hb := caches[0].Middleware(o), caches[1].Middleware(o)
+			for i := range n {
+				serve(ha, "GET", fmt.Sprintf("/m/%d", i))
+			}
+			caches[0].Close()
+			clk.Advance(2 * time.Second)
+			if err := caches[0].PurgeBatch(context.Background(), larder.PurgeBatch{Tags: []string{"many"}, Soft: true}); err != nil {
+				t.Fatal(err)
+			}
+			clk.Advance(2 * time.Second)
+			for i := range n {
+				w := serve(hb, "GET", fmt.Sprintf("/m/%d", i))
+				if !strings.Contains(w.Header().Get("Cache-Status"), "detail=stale-while-revalidate") {
+					t.Fatalf("/m/%d after the soft purge: %q", i, w.Header().Get("Cache-Status"))
+				}
+			}
+		})
+	}
+}
