@@ -3,10 +3,8 @@ package larder
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"sync"
 
 	"github.com/larder-cache/larder/internal/cachekey"
@@ -93,22 +91,9 @@ var ErrBadURL = errors.New("larder: not an absolute http URL with a path")
 // /a?utm_source=x purges /a; with WithKeySortQuery, /a?b=1&a=2 is /a?a=2&b=1. A rawURL that is not
 // such a URL gives an error wrapping ErrBadURL, and touches no store.
 func (c *Cache) Purge(ctx context.Context, rawURL string) error {
-	u, err := url.Parse(rawURL)
+	keys, err := c.urlKeys(rawURL)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadURL, err)
-	}
-	if u.Host == "" || u.Opaque != "" || (u.Path != "" && u.Path[0] != '/') {
-		return fmt.Errorf("%w: %q", ErrBadURL, rawURL)
-	}
-	var keys [2]string
-	for i, scheme := range [...]string{"http", "https"} {
-		v := *u
-		v.Scheme = scheme
-		k, ok := c.key.URL(&v)
-		if !ok {
-			return fmt.Errorf("%w: %q", ErrBadURL, rawURL)
-		}
-		keys[i] = k
+		return err
 	}
 	return c.invalidateKeys(ctx, keys[:])
 }

@@ -55,6 +55,7 @@ type capture struct {
 	// What decide worked out about the response.
 	cc     cachecontrol.Directives
 	plan   storePlan
+	tags   []string    // the response's tags (tags.go)
 	stored http.Header // the header to store, cloned before anything is added
 
 	unreachable bool // set by OriginUnreachable: the error reports a disconnected origin

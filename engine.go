@@ -30,6 +30,9 @@ type engine struct {
 	fills    sync.Map     // body key → *fill: bodies being streamed into the store (stream_fill.go)
 
 	cond      ConditionalStore // the store's, if it has one (generation.go)
+	tagStore  TagStore         // the store's, if it has one (purge.go)
+	multiSet  MultiSetter      // the store's, if it has one (invalidate_keys.go)
+	purgeRec  PurgeRecorder    // the store's, if it has one and no TagStore (purge_records.go)
 	genPrefix string
 	genSeq    atomic.Uint64
 }
@@ -46,6 +49,11 @@ func (c *Cache) initEngine() {
 	c.cond, _ = c.store.(ConditionalStore)
 	if k, ok := c.store.(EntryKeeper); ok {
 		c.keeps = k.KeepsEntries()
+	}
+	c.tagStore, _ = c.store.(TagStore)
+	c.multiSet, _ = c.store.(MultiSetter)
+	if c.tagStore == nil {
+		c.purgeRec, _ = c.store.(PurgeRecorder)
 	}
 	if nb, ok := c.store.(NonBlockingStore); ok {
 		c.local = nb.NonBlocking()

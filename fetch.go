@@ -89,6 +89,7 @@ func (x *exchange) decide(cw *capture) fate {
 		}
 		return fatePass
 	}
+	tags, tagsOK := x.takeTags(h)
 	if cw.validating && cw.status == http.StatusNotModified {
 		return fateRefresh
 	}
@@ -106,7 +107,11 @@ func (x *exchange) decide(cw *capture) fate {
 		x.ev.NotStored = reason
 		return fateStream
 	}
-	cw.plan = plan
+	if !tagsOK {
+		x.ev.NotStored = reasonTags
+		return fateStream
+	}
+	cw.plan, cw.tags = plan, tags
 	cw.stored = x.storedFields(h, cw.cc)
 	hold := x.c.cfg.etags && cw.status == http.StatusOK && !hasETag(h)
 	if n, ok := contentLength(h); ok && (hold || !x.startFill(cw, n)) {
@@ -259,6 +264,7 @@ func (x *exchange) store(cw *capture) *Entry {
 		Expires:      cw.respTime.Add(cw.plan.ttl),
 		VaryNames:    cw.plan.varyNames,
 		BodyKey:      bkey,
+		Tags:         cw.tags,
 	})
 	if !x.put(e) {
 		return nil
@@ -276,16 +282,23 @@ func (x *exchange) put(e *Entry) bool {
 		return false
 	}
 	c, ctx, key, gen, looked := x.c, x.background(), x.key, x.seenGen(), x.lookedAt
+	tags := c.indexTags(key, e.Tags)
 	if len(e.VaryNames) == 0 && x.user == "" {
 		e.Nonce = c.newGenFor(e)
-		return x.write(func() (bool, error) { return c.setPrimary(ctx, key, e, ttl, gen, looked) })
+		return x.write(func() (bool, error) {
+			if ok, err := c.addTags(ctx, key, tags, looked, e.Expires); !ok || err != nil {
+				return false, err
+			}
+			return c.setPrimary(ctx, key, e, ttl, gen, looked)
+		})
 	}
 	idx := x.index
 	var ni *Entry // a new index to write first, if any
 	if idx == nil || !slices.Equal(idx.VaryNames, e.VaryNames) || idx.Expires.Before(e.Expires) {
 		ni = &Entry{Kind: KindVary, VaryNames: e.VaryNames, Expires: e.Expires}
 		if idx != nil && slices.Equal(idx.VaryNames, e.VaryNames) {
-			ni.Nonce = idx.Nonce // its variants stay reachable
+			ni.Nonce = idx.Nonce               // its variants stay reachable
+			ni.ResponseTime = idx.ResponseTime // and those soft-purged stale (purge_soft.go)
 		} else {
 			ni.Nonce = c.newGen() + "~" + genHead(gen)
 		}
@@ -293,6 +306,9 @@ func (x *exchange) put(e *Entry) bool {
 	}
 	user, sec := x.user, vary.Key(e.VaryNames, x.r.Header)
 	return x.write(func() (bool, error) {
+		if ok, err := c.addTags(ctx, key, tags, looked, e.Expires); !ok || err != nil {
+			return false, err
+		}
 		nonce := idx.Nonce
 		if ni != nil {
 			ok, err := c.setPrimary(ctx, key, ni, ttl, gen, looked)

@@ -27,6 +27,20 @@ func (c *Cache) invalidateKeys(ctx context.Context, keys []string) error {
 	case 1:
 		return c.invalidateKey(ctx, keys[0])
 	}
+	if c.multiSet != nil && c.cond != nil && len(keys) > multiSetMin {
+		return c.tombstoneMany(ctx, keys)
+	}
+	if c.local {
+		// Calls that never wait: one after the other, without the cost of
+		// a goroutine each (a purge by tag may cover 100,000 keys).
+		var first error
+		for _, k := range keys {
+			if err := c.invalidateKey(ctx, k); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
@@ -55,4 +69,48 @@ func (c *Cache) invalidateKey(ctx context.Context, key string) error {
 		return c.delete(ctx, key)
 	}
 	return c.set(ctx, key, c.tombstone(c.cfg.now()), TombstoneTTL)
+}
+
+// multiSetMin is the number of keys above which an invalidation writes its
+// tombstones with SetMulti, when the store has it; multiSetChunk is how many
+// keys one SetMulti call (under the store timeout) takes.
+const (
+	multiSetMin      = 16
+	multiSetChunk    = 32
+	multiSetParallel = 1
+)
+
+// tombstoneMany writes one tombstone at every key with the store's
+// SetMulti, multiSetChunk keys a call, at most multiSetParallel calls at
+// once, and reports the first error. Small chunks, few at once: a chunk
+// holds a Redis server for its length, and the hits of other requests wait
+// behind it (see BENCHMARKS.md, purge by tag).
+func (c *Cache) tombstoneMany(ctx context.Context, keys []string) error {
+	ts := c.tombstone(c.cfg.now())
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		sem   = make(chan struct{}, multiSetParallel)
+	)
+	for len(keys) > 0 {
+		chunk := keys[:min(len(keys), multiSetChunk)]
+		keys = keys[len(chunk):]
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			_, err := storeCall(c, ctx, "setmulti", chunk[0], func(ctx context.Context) (struct{}, error) {
+				return struct{}{}, c.multiSet.SetMulti(ctx, chunk, ts, TombstoneTTL)
+			})
+			if err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return first
 }

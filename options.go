@@ -55,6 +55,10 @@ type config struct {
 	client         bool            // the cache of a Transport (transport.go)
 	fromCacheMark  bool            // WithFromCacheHeader (transport_options.go)
 	bodyBuffer     int64           // stream_fill.go
+	keepTagFields  bool            // tags.go
+	maxTags        int
+	maxTagLen      int
+	prefixDepth    int // WithPrefixPurge; -1: off
 }
 
 func defaultConfig() config {
@@ -72,6 +76,9 @@ func defaultConfig() config {
 		staleRetention: DefaultStaleRetention,
 		bodyBuffer:     DefaultBodyBuffer,
 		targeted:       []string{"Cdn-Cache-Control"}, // canonical form of CDN-Cache-Control
+		maxTags:        DefaultMaxTags,
+		maxTagLen:      DefaultMaxTagLength,
+		prefixDepth:    -1,
 	}
 }
 
@@ -271,4 +278,41 @@ func WithCoalescing(wait, hitForMiss time.Duration) Option {
 			c.hitForMiss = hitForMiss
 		}
 	}
+}
+
+// WithKeepTagFields keeps the tag fields of responses (Surrogate-Key,
+// Cache-Tag, xkey) in what clients receive and in stored responses. By
+// default the cache reads them (tags.go) and removes them, as a CDN does:
+// they describe the origin's content model, which clients need not see.
+// Keep them when another cache downstream purges by tag too.
+func WithKeepTagFields() Option {
+	return func(c *config) { c.keepTagFields = true }
+}
+
+// WithTagLimits bounds the tags of a stored response: at most maxTags
+// distinct tags (default DefaultMaxTags), each at most maxLen bytes
+// (default DefaultMaxTagLength). A response over a bound is not stored
+// (Event.NotStored "tags-over-limit"), so that no stored response escapes a
+// purge of a tag it should have carried. Values ≤ 0 keep the default.
+func WithTagLimits(maxTags, maxLen int) Option {
+	return func(c *config) {
+		if maxTags > 0 {
+			c.maxTags = maxTags
+		}
+		if maxLen > 0 {
+			c.maxTagLen = maxLen
+		}
+	}
+}
+
+// WithPrefixPurge enables Cache.PurgePrefix: every response stored is
+// indexed under its host and its directories down to depth path segments
+// (depth 0: the host alone), in the store's tag index (TagStore), which
+// costs depth+1 index records per stored URL. A prefix at most depth
+// segments deep that ends with "/" is purged from its directory's index
+// records; any other prefix from those of the deepest indexed directory
+// that contains it, keeping the URLs that start with the prefix. Negative
+// depth disables it (the default).
+func WithPrefixPurge(depth int) Option {
+	return func(c *config) { c.prefixDepth = max(depth, -1) }
 }

@@ -78,6 +78,7 @@ func (x *exchange) refresh(cw *capture) (served, stored *Entry) {
 		ResponseTime: cw.respTime,
 		InitialAge:   freshness.InitialAge(cw.header, x.reqTime, cw.respTime),
 		VaryNames:    old.VaryNames,
+		Tags:         old.Tags,
 	}
 	x.retargetBody(old, served)
 	sh := x.storedFields(merged, cc)

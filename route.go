@@ -36,6 +36,7 @@ type route struct {
 	invalidate func(*http.Request) []string
 	noInval    bool
 	writeConds bool // preconditions.go
+	tags       func(*http.Request) []string
 
 	statusExpiry map[int]time.Duration // ExpiryFor
 
@@ -166,6 +167,18 @@ func UserCookie(name string) func(*http.Request) (string, bool) {
 // collecting storage, generalised.
 func Invalidate(fn func(*http.Request) []string) RouteOption {
 	return func(r *route) { r.invalidate = fn }
+}
+
+// Tags tags the route's stored responses with the tags fn computes from the
+// request (from its path values, say), besides those of the response's
+// Surrogate-Key, Cache-Tag and xkey fields, for Cache.PurgeTags. The
+// limits of WithTagLimits apply to all the tags together.
+//
+//	mux.Handle("GET /products/{id}", c.Route(larder.Tags(func(r *http.Request) []string {
+//		return []string{"product:" + r.PathValue("id")}
+//	}))(getProduct))
+func Tags(fn func(*http.Request) []string) RouteOption {
+	return func(r *route) { r.tags = fn }
 }
 
 // NoInvalidation turns off invalidation for the route's unsafe requests.

@@ -179,12 +179,15 @@ func (x *exchange) lookup() *Entry {
 		if e == nil {
 			return nil
 		}
+		if soft := x.index.ResponseTime; !soft.IsZero() && e.Kind == KindResponse && !e.RequestTime.After(soft) {
+			e = staleAt(e, soft) // soft-purged (purge_soft.go)
+		}
 	}
 	if e.Kind != KindResponse || (x.user != "" && x.index == nil) {
 		// A per-user request only selects a response stored for its user.
 		return nil
 	}
-	return e
+	return x.checkPurged(ctx, e) // purge records (purge_records.go)
 }
 
 // gatewayTimeout answers a request with only-if-cached that the cache cannot

@@ -78,6 +78,11 @@ func (x *exchange) revalidateLater(e *Entry) {
 	}
 	bx.stale = e
 	bx.body = x.detachBody(e)
+	if bx.lookedAt.IsZero() {
+		// A local store's hit is not dated (serve): date it now, just
+		// after, for the checks of a tagged fill (purge.go).
+		bx.lookedAt = c.cfg.now()
+	}
 	bx.ev = Event{Outcome: OutcomeStale, Background: true, Request: bx.r}
 	c.bg.Add(1)
 	go func() {

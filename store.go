@@ -51,6 +51,10 @@ var ErrStoreTimeout = errors.New("larder: store call timed out")
 //     invalidation that stays consistent across processes sharing the store.
 //   - MultiGetter: several keys in one call (GetMulti), one round trip for a
 //     Vary index and its variant.
+//   - TagStore: an index from tags to keys, for purge by tag and by
+//     prefix (Cache.PurgeTags, Cache.PurgePrefix).
+//   - MultiSetter: one entry under many keys in few round trips (SetMulti),
+//     for the tombstones of a purge by tag or prefix.
 //   - NonBlockingStore: an in-process store whose calls never wait on I/O,
 //     which the cache calls directly, without a deadline or a goroutine.
 //   - LocalGetter: a store over a network that keeps some entries in

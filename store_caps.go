@@ -174,3 +174,68 @@ type LocalGetter interface {
 	// correct answer: it reports no misses and no failures.
 	GetLocal(key string) (*Entry, bool)
 }
+
+// A TagStore keeps an index from tags to the primary keys of the entries
+// that carry them, for purge by tag (Cache.PurgeTags) and by prefix
+// (Cache.PurgePrefix, which the cache turns into tags of its own), and a
+// purge record per tag, which makes purges by tag consistent with fills
+// under way (see purge.go).
+//
+// The index holds primary keys (URLs), never variant keys: the cache purges
+// a key as it purges a URL (a tombstone at the primary key orphans every
+// variant), so a tag on one variant of a URL purges all its variants.
+//
+// For each tag, AddTags checks the tag's purge record and records the key
+// in one atomic step, and PurgeTags writes the purge record before it reads
+// the keys, in this process and in any other sharing the store: so a call
+// of AddTags either records its key before a PurgeTags of the tag reads the
+// keys, which then returns it, or sees its purge record. Calls for several
+// tags need not be atomic across the tags.
+//
+// The index must not grow without bound: a key recorded under a tag may be
+// forgotten once the expiry given with it has passed, and a purge record once
+// its keep has; a store should forget them soon after.
+type TagStore interface {
+	// AddTags records that the entry about to be stored at primary key key
+	// carries tags, until expires (a later expiry for the same key and tag
+	// replaces an earlier one; an earlier one does not shorten it). It
+	// first checks each tag's purge record: if any tag was purged at or
+	// after since, it reports false and need not record the remaining
+	// tags; else true. The cache calls it before it stores the entry, and
+	// does not store the entry on false.
+	AddTags(ctx context.Context, key string, tags []string, since, expires time.Time) (bool, error)
+
+	// PurgeTags records, for each tag, a purge at now (kept until now+keep;
+	// a record is never replaced by an earlier one), then returns the keys
+	// recorded under any of the tags whose expiry is after now, each at
+	// most once, in any order. It does not forget them: they are forgotten
+	// when they expire.
+	PurgeTags(ctx context.Context, tags []string, now time.Time, keep time.Duration) ([]string, error)
+}
+
+// A MultiSetter stores one entry under many keys in few round trips. The
+// cache uses it to write the tombstones of a purge that covers many URLs
+// (a purge by tag or prefix), with the same tombstone at every key: a Nonce
+// need only differ from what was stored at each key before.
+type MultiSetter interface {
+	// SetMulti stores e under each of keys for ttl, as Set would at each
+	// (not atomically across keys). It returns the first error; it is then
+	// unknown which keys were written.
+	SetMulti(ctx context.Context, keys []string, e *Entry, ttl time.Duration) error
+}
+
+// A PurgeRecorder is a store that cannot list the entries of a tag
+// (memcached), and purges by tag otherwise: it keeps, per tag, the time of
+// its latest purge and of its latest soft purge, and the cache reads them
+// when it serves an entry that carries tags, an entry fetched before a
+// purge of one of them counting as purged (a miss) or, for a soft purge,
+// stale. That read costs a hit of a tagged entry a second store call. The
+// cache uses TagStore instead when a store has both.
+type PurgeRecorder interface {
+	// RecordPurges records a purge (soft or not) of each tag at now, kept
+	// for keep; a record is never moved back by an earlier one.
+	RecordPurges(ctx context.Context, tags []string, now time.Time, soft bool, keep time.Duration) error
+	// LastPurges returns the latest purge time and the latest soft purge
+	// time recorded for any of tags (the zero time for none).
+	LastPurges(ctx context.Context, tags []string) (hard, soft time.Time, err error)
+}

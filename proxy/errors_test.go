@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/larder-cache/larder"
+	"github.com/larder-cache/larder/internal/testnet"
 	"github.com/larder-cache/larder/proxy"
 )
 
@@ -69,13 +70,7 @@ func checkGatewayError(t *testing.T, r response, status int) {
 // refusedURL is an address where nothing listens.
 func refusedURL(t *testing.T) *url.URL {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // connections are refused now
-	return &url.URL{Scheme: "http", Host: addr}
+	return &url.URL{Scheme: "http", Host: testnet.RefusedAddr(t)}
 }
 
 func TestUpstreamDown(t *testing.T) {

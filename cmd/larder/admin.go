@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -17,9 +19,11 @@ import (
 // purger is what the admin API needs of the cache.
 type purger interface {
 	Purge(ctx context.Context, absoluteURL string) error
+	PurgeBatch(ctx context.Context, b larder.PurgeBatch) error
 }
 
-// admin serves the admin API: PURGE of one URL, GET /metrics, GET /healthz.
+// admin serves the admin API: PURGE of one URL, of a prefix or of tags
+// (Surrogate-Key), POST /purge (JSON), GET /metrics, GET /healthz.
 // With a token, every request needs "Authorization: Bearer <token>".
 type admin struct {
 	cache   purger
@@ -49,6 +53,13 @@ func (a *admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch r.URL.Path {
+	case "/purge":
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", "POST")
+			plain(w, http.StatusMethodNotAllowed, "405 method not allowed: POST /purge with a JSON body\n")
+			return
+		}
+		a.purgeJSON(w, r)
 	case "/metrics":
 		if !getOrHead(w, r) {
 			return
@@ -60,7 +71,7 @@ func (a *admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		plain(w, http.StatusOK, "ok\n")
 	default:
-		plain(w, http.StatusNotFound, "404 not found: the admin API has PURGE /<path>, GET /metrics and GET /healthz\n")
+		plain(w, http.StatusNotFound, "404 not found: the admin API has PURGE /<path>, POST /purge, GET /metrics and GET /healthz\n")
 	}
 }
 
@@ -78,12 +89,27 @@ func (a *admin) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare(sum[:], a.token) == 1
 }
 
-// purge removes every stored variant of http://<Host><path>?<query>. It
-// answers 200 whether or not anything was stored, and 400 to a target that
-// is not a path (an absolute URL, "*") or that makes no URL with the Host.
+// purge answers PURGE. With a Surrogate-Key field it purges the tags it
+// lists (separated by spaces, as Fastly's), whatever the target. Otherwise
+// it purges http://<Host><path>?<query>, every stored variant, or with a
+// path ending in "*" every URL of the Host whose path starts with what
+// comes before the "*" (a prefix purge). With Fastly-Soft-Purge: 1 (or
+// Soft-Purge: 1) the responses are marked stale instead (a soft purge). It
+// answers 200 whether or not anything was stored, 400 to a target that is
+// not a path (an absolute URL, "*") or that makes no URL with the Host, 501
+// when the store cannot purge by tag or prefix.
 func (a *admin) purge(w http.ResponseWriter, r *http.Request) {
-	if r.Header["Surrogate-Key"] != nil {
-		plain(w, http.StatusNotImplemented, "501 not implemented: purge by Surrogate-Key is not supported yet; purge URLs one by one\n")
+	soft := r.Header.Get("Fastly-Soft-Purge") == "1" || r.Header.Get("Soft-Purge") == "1"
+	if keys := r.Header.Values("Surrogate-Key"); keys != nil {
+		var tags []string
+		for _, v := range keys {
+			tags = append(tags, strings.Fields(v)...)
+		}
+		if len(tags) == 0 {
+			plain(w, http.StatusBadRequest, "400 bad request: Surrogate-Key lists no tag\n")
+			return
+		}
+		a.do(w, r, larder.PurgeBatch{Tags: tags, Soft: soft}, "tags "+strings.Join(tags, " "))
 		return
 	}
 	if !strings.HasPrefix(r.RequestURI, "/") {
@@ -94,21 +120,76 @@ func (a *admin) purge(w http.ResponseWriter, r *http.Request) {
 		plain(w, http.StatusBadRequest, "400 bad request: PURGE needs a Host header naming the site\n")
 		return
 	}
+	if p := r.URL.EscapedPath(); strings.HasSuffix(p, "*") && r.URL.RawQuery == "" && !r.URL.ForceQuery {
+		prefix := "http://" + r.Host + strings.TrimSuffix(p, "*")
+		a.do(w, r, larder.PurgeBatch{Prefixes: []string{prefix}, Soft: soft}, "prefix "+prefix)
+		return
+	}
 	target := "http://" + r.Host + r.URL.EscapedPath()
 	if r.URL.RawQuery != "" || r.URL.ForceQuery {
 		target += "?" + r.URL.RawQuery
 	}
-	if err := a.cache.Purge(r.Context(), target); errors.Is(err, larder.ErrBadURL) {
-		plain(w, http.StatusBadRequest, "400 bad request: the Host and path make no URL to purge\n")
-		return
-	} else if err != nil {
-		a.metrics.storeErrors.Inc()
-		a.logger.Error("purge failed", "url", target, "err", err)
-		plain(w, http.StatusInternalServerError, "500 purge failed: store error\n")
+	if soft {
+		a.do(w, r, larder.PurgeBatch{URLs: []string{target}, Soft: true}, target)
 		return
 	}
-	a.logger.Info("purged", "url", target)
-	plain(w, http.StatusOK, "purged "+target+"\n")
+	a.report(w, a.cache.Purge(r.Context(), target), target)
+}
+
+// maxPurgeBody bounds the JSON body of POST /purge.
+const maxPurgeBody = 1 << 20
+
+// purgeRequest is the JSON body of POST /purge.
+type purgeRequest struct {
+	URLs     []string `json:"urls"`
+	Tags     []string `json:"tags"`
+	Prefixes []string `json:"prefixes"`
+	Soft     bool     `json:"soft"`
+}
+
+// purgeJSON answers POST /purge, whose body is a JSON object with "urls"
+// (absolute URLs), "tags", "prefixes" (absolute URLs without query) and
+// "soft" (a boolean), for tooling: one call purges them all, and answers
+// once every purge is complete in the store. A body that is not such an
+// object (unknown members included), or larger than 1 MiB, is a 400.
+func (a *admin) purgeJSON(w http.ResponseWriter, r *http.Request) {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxPurgeBody))
+	dec.DisallowUnknownFields()
+	var req purgeRequest
+	if err := dec.Decode(&req); err != nil || dec.More() {
+		plain(w, http.StatusBadRequest, "400 bad request: the body must be one JSON object with urls, tags, prefixes and soft\n")
+		return
+	}
+	if len(req.URLs)+len(req.Tags)+len(req.Prefixes) == 0 {
+		plain(w, http.StatusBadRequest, "400 bad request: nothing to purge (urls, tags and prefixes are empty)\n")
+		return
+	}
+	what := fmt.Sprintf("%d urls, %d tags, %d prefixes", len(req.URLs), len(req.Tags), len(req.Prefixes))
+	a.do(w, r, larder.PurgeBatch{URLs: req.URLs, Tags: req.Tags, Prefixes: req.Prefixes, Soft: req.Soft}, what)
+}
+
+func (a *admin) do(w http.ResponseWriter, r *http.Request, b larder.PurgeBatch, what string) {
+	if b.Soft {
+		what = "softly " + what
+	}
+	a.report(w, a.cache.PurgeBatch(r.Context(), b), what)
+}
+
+// report answers a purge of what that ended with err.
+func (a *admin) report(w http.ResponseWriter, err error, what string) {
+	switch {
+	case errors.Is(err, larder.ErrBadURL):
+		plain(w, http.StatusBadRequest, "400 bad request: "+err.Error()+"\n")
+	case errors.Is(err, larder.ErrTagsUnsupported), errors.Is(err, larder.ErrPrefixPurgeOff):
+		plain(w, http.StatusNotImplemented, "501 not implemented: "+err.Error()+"\n")
+	case err != nil:
+		a.metrics.storeErrors.Inc()
+		a.logger.Error("purge failed", "what", what, "err", err)
+		plain(w, http.StatusInternalServerError, "500 purge failed: store error\n")
+	default:
+		a.logger.Info("purged", "what", what)
+		plain(w, http.StatusOK, "purged "+what+"\n")
+	}
 }
 
 func getOrHead(w http.ResponseWriter, r *http.Request) bool {

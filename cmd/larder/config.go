@@ -53,6 +53,8 @@ type config struct {
 	keySortQuery      bool
 	keyCookies        []string
 	keyHeaders        []string // canonical names
+	purgePrefixDepth  int      // -1: prefix purge off
+	keepTagFields     bool
 }
 
 // errHelp is returned by parseConfig when --help was asked for; the usage has
@@ -110,6 +112,8 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*
 	fs.BoolVar(&c.keySortQuery, "key-sort-query", false, "sort the query parameters by name, in the cache key and in the request forwarded: /a?b=1&a=2 and /a?a=2&b=1 are one entry")
 	fs.Var(&keyCookies, "key-cookie", "store a copy of each response per value of the cookie `NAME`, as if it had Vary on it (the value is hashed in the key), repeatable or comma-separated")
 	fs.Var(&keyHeaders, "key-header", "store a copy of each response per value of the request field `NAME`, as if it had Vary on it (the value is hashed in the key), repeatable or comma-separated")
+	fs.IntVar(&c.purgePrefixDepth, "purge-prefix-depth", 3, "index every stored URL under its host and its directories down to `N` path segments, for purge by prefix (PURGE /docs/v2/*, POST /purge with prefixes): N+1 index records per URL; -1: prefix purge off")
+	fs.BoolVar(&c.keepTagFields, "keep-tag-fields", false, "pass the upstream's tag fields (Surrogate-Key, Cache-Tag, xkey) on to clients, and store them; by default the proxy reads them for purge by tag and removes them")
 	help := fs.Bool("help", false, "show this help and exit")
 	fs.BoolVar(help, "h", false, "show this help and exit")
 

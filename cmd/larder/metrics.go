@@ -36,6 +36,7 @@ var notStoredReasons = []string{
 	"private", "authorization", "cookie", "vary-star", "no-freshness",
 	// the cache
 	"set-cookie", "trailer", "too-large", "stale", "incomplete", "short-body", "key-too-large", "queue-full", "invalidated", "empty-handler",
+	"tags-over-limit",
 }
 
 // notStoredOther is the label of a NotStored reason not in notStoredReasons.

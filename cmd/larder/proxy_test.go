@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/larder-cache/larder/internal/testnet"
 )
 
 // echo answers with the method and body it got, uncacheable.
@@ -62,12 +64,7 @@ func TestProxyWiring(t *testing.T) {
 }
 
 func TestUpstreamDown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens there now: connections are refused
+	addr := testnet.RefusedAddr(t) // connections are refused there
 	d := startDaemon(t, []string{"--upstream", "http://" + addr, "--admin", "127.0.0.1:0"}, nil)
 	r := d.get("/")
 	checkGatewayError(t, r, http.StatusBadGateway)

@@ -199,6 +199,12 @@ func cacheOptions(cfg *config, o runOptions, m *metrics, logger *slog.Logger) []
 	if len(cfg.keyHeaders) > 0 {
 		copts = append(copts, larder.WithKeyHeader(cfg.keyHeaders...))
 	}
+	if cfg.purgePrefixDepth >= 0 {
+		copts = append(copts, larder.WithPrefixPurge(cfg.purgePrefixDepth))
+	}
+	if cfg.keepTagFields {
+		copts = append(copts, larder.WithKeepTagFields())
+	}
 	if o.clock != nil {
 		copts = append(copts, larder.WithClock(o.clock))
 	}

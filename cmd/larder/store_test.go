@@ -215,7 +215,7 @@ func TestRedisStoreDaemon(t *testing.T) {
 	if o.Calls() != 1 {
 		t.Fatalf("origin calls = %d, want 1", o.Calls())
 	}
-	keys, err := client.Keys(context.Background(), prefix+"*").Result()
+	keys, err := client.Keys(context.Background(), prefix+"{*").Result() // entries, not the tag index
 	if err != nil || len(keys) != 1 || !strings.HasSuffix(keys[0], "}http://site.test/a") {
 		t.Fatalf("keys under the prefix: %q, %v", keys, err)
 	}

@@ -276,7 +276,7 @@ func (s *Store) prepare() error {
 	referenced := make(map[fileID]struct{})
 	var entries, bytes int64
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketEntries, bucketInfo, bucketLRU, bucketExpiry, bucketMeta} {
+		for _, name := range [][]byte{bucketEntries, bucketInfo, bucketLRU, bucketExpiry, bucketMeta, bucketTags, bucketTagPurge, bucketTagExp} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}

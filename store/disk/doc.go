@@ -36,6 +36,11 @@
 //	lru       access time ‖ hash → ∅ (oldest first)
 //	expiry    expiry ‖ hash → ∅ (earliest first)
 //
+// and three more for the tag index (larder.TagStore, purge by tag and by
+// prefix; see tags.go): tags (tag ‖ primary key → expiry, a cursor range per
+// tag), tagpurge (tag → the time of its latest purge) and tagexp (when each
+// of those records may go).
+//
 // A record holds a format version, flags (inline or file body), the write
 // id, the expiry deadline (Unix nanoseconds), the key, the entry in larder's
 // v2 encoding (Entry.MarshalBinary: a fixed header, the metadata, then the

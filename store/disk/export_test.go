@@ -65,3 +65,15 @@ func BlobSize(n int64) int64 { return blobSize(n) }
 
 // EntryOverhead is what an entry counts besides its record and body file.
 const EntryOverhead = entryOverhead
+
+// TagRecords returns the number of records in the tag buckets: tags,
+// tagpurge and tagexp.
+func (s *Store) TagRecords() (tags, purges, exps int) {
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		tags = tx.Bucket(bucketTags).Stats().KeyN
+		purges = tx.Bucket(bucketTagPurge).Stats().KeyN
+		exps = tx.Bucket(bucketTagExp).Stats().KeyN
+		return nil
+	})
+	return tags, purges, exps
+}

@@ -115,15 +115,16 @@
 //
 // # Purge by tag
 //
-// Entries carry their surrogate keys (Entry.Tags), but memcached cannot
-// enumerate keys, and this store keeps only hashes of them, so a purge by tag
-// cannot scan the store. It will need an index kept beside the entries: for
-// each tag, an item listing the keys tagged with it (appended to with
-// memcached's append, read and deleted at the purge, with a ttl at least that
-// of its entries), or a generation number per tag that is part of every
-// tagged entry and checked at each hit (a purge then increments it, and the
-// entries it invalidates age out). Either costs a write or a read per tag;
-// neither exists yet.
+// memcached cannot enumerate keys, and this store keeps only hashes of them,
+// so a purge by tag cannot find the entries of a tag. The store is a
+// larder.PurgeRecorder instead (tags.go): a purge by tag or by prefix
+// records its time per tag, in an item of its own, and the cache reads the
+// records of a tagged entry's tags when it serves it (one GetMulti: a hit
+// of a tagged entry, or of any entry with larder.WithPrefixPurge, costs a
+// second round trip), treating an entry fetched before a purge as purged.
+// Records are kept 30 days (larder.PurgeRecordTTL), and are as durable as
+// memcached is: an evicted record lets the entries it purged be served
+// again.
 package memcache
 
 import (

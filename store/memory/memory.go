@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/larder-cache/larder"
+	"github.com/larder-cache/larder/internal/tagindex"
 	"github.com/maypok86/otter/v2"
 )
 
@@ -68,6 +69,8 @@ type Store struct {
 
 	// otter's maintenance runs on one long-lived worker.
 	worker *worker
+
+	tags tagindex.Index // larder.TagStore (tags.go)
 }
 
 var _ larder.Store = (*Store)(nil)

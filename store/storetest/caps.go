@@ -62,6 +62,17 @@ func capGroups() []capGroup {
 			{"FollowsWrites", testLocalFollowsWrites},
 			{"Expired", testLocalExpired},
 		}},
+		{"TagStore", has[larder.TagStore], []capTest{
+			{"Index", testTagsIndex},
+			{"PurgeRecord", testTagsPurgeRecord},
+			{"Expiry", testTagsExpiry},
+			{"OddTags", testTagsOdd},
+			{"Concurrent", testTagsConcurrent},
+		}},
+		{"MultiSetter", has[larder.MultiSetter], []capTest{
+			{"SetMulti", testSetMulti},
+			{"Expiry", testSetMultiExpiry},
+		}},
 		{"NonBlockingStore", has[larder.NonBlockingStore], []capTest{
 			{"CancelledContext", testNonBlocking},
 		}},
@@ -754,6 +765,15 @@ func testNonBlocking(t *testing.T, s larder.Store, _ *config) {
 	if cs, ok := s.(larder.ConditionalStore); ok {
 		calls = append(calls, call{"SetIf", func() error {
 			_, err := cs.SetIf(ctx, "c", genEntry("c", "g"), longTTL, "")
+			return err
+		}})
+	}
+	if ts, ok := s.(larder.TagStore); ok {
+		calls = append(calls, call{"AddTags", func() error {
+			_, err := ts.AddTags(ctx, "t", []string{"a"}, epoch, epoch.Add(longTTL))
+			return err
+		}}, call{"PurgeTags", func() error {
+			_, err := ts.PurgeTags(ctx, []string{"a"}, epoch, keep)
 			return err
 		}})
 	}

@@ -72,6 +72,16 @@
 //   - LocalGetter: GetLocal never returns an entry that Get would not:
 //     nothing for a key never stored, deleted or expired, the latest entry
 //     after a Set or an overwrite (or nothing: false is always allowed).
+//   - TagStore: PurgeTags returns the keys recorded under any of its tags,
+//     each once, and forgets none of them; a key recorded with an expiry at
+//     or before the purge's time is not returned, a later AddTags extends an
+//     earlier expiry and an earlier one does not shorten it; AddTags of a tag
+//     purged at or after its since reports false (a later purge record is
+//     never replaced by an earlier one), of other tags true; tags with a NUL,
+//     braces, spaces and unicode work; of 200 AddTags racing a PurgeTags,
+//     every one that reported true has its key returned by the purge.
+//   - MultiSetter: SetMulti of 2,500 keys (one of them set before) stores
+//     the entry under each; of no keys does nothing; its entries expire.
 //   - NonBlockingStore: NonBlocking gives the same answer every time; if it
 //     is true, every call, of each capability the store has too, completes
 //     normally and at once with a cancelled context.

@@ -1,0 +1,193 @@
+package larder
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/larder-cache/larder/internal/freshness"
+)
+
+// Soft purge: a response stored from a request sent before the purge is
+// made stale, not removed. "Stale" is RFC 9111's: its freshness lifetime
+// is cut to its age at the purge (§4.2.1, §4.2.3), so that from then on it is
+// served only where a stale response may be (stale-while-revalidate and
+// stale-if-error of RFC 5861, max-stale, an unreachable origin: §4.2.4), and
+// Cache-Status shows it so (a negative ttl, fwd=stale). It keeps its
+// validators, so that a revalidation can answer 304 (§4.3), and its stale
+// windows, which now start at the purge.
+//
+//   - A response at the primary key is rewritten so, with a fresh Nonce,
+//     over the generation read (SetIf): a fill that looked up before the
+//     soft purge cannot store after it.
+//   - The variants of a Vary index cannot be listed. The index is rewritten
+//     with the purge time in its ResponseTime (unused otherwise on an
+//     index, and kept by the fills that rewrite it for the same variants),
+//     and a lookup makes stale every variant whose request was sent at or
+//     before it (staleAt). The index keeps its Nonce, which is the
+//     variants' generation; so, unlike the other purges, a fill of a
+//     variant that looked up before the soft purge and stores after it
+//     (or rewrites the index it read, dropping the mark) is not stopped.
+//     A purge by tag or prefix still stops a tagged one (purge.go).
+//
+// A response whose request was sent after the purge is left as it is: it
+// is newer than the purge. A key that holds nothing gets a tombstone, as
+// Purge would write.
+
+// maxSoftTries bounds the rewrites of one key that a soft purge tries when
+// other writes keep replacing the entry it read.
+const maxSoftTries = 4
+
+// softenKeys soft-purges each primary key at now: at most
+// maxParallelDeletes at once, returning when all are done, with the first
+// error. Flights under way for the keys give their response to no waiter.
+func (c *Cache) softenKeys(ctx context.Context, keys []string, now time.Time) error {
+	for _, k := range keys {
+		c.flights.taint(k)
+	}
+	if c.local {
+		for _, k := range keys {
+			if err := c.softenKey(ctx, k, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if c.multi != nil && len(keys) > multiSetMin {
+		return c.softenMany(ctx, keys, now)
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		sem   = make(chan struct{}, maxParallelDeletes)
+	)
+	for _, k := range keys {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := c.softenKey(ctx, k, now); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+func (c *Cache) softenKey(ctx context.Context, key string, now time.Time) error {
+	for range maxSoftTries {
+		e, err := c.get(ctx, key)
+		if err != nil {
+			return err
+		}
+		if done, err := c.softenEntry(ctx, key, e, now); done || err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// softenEntry soft-purges key, where e (nil: nothing) was read, and reports
+// whether it is done; false means another write replaced e meanwhile, and
+// the key is to be read again.
+func (c *Cache) softenEntry(ctx context.Context, key string, e *Entry, now time.Time) (bool, error) {
+	if e == nil || e.Kind == KindTombstone {
+		// Nothing to mark: a purge of nothing, whose tombstone stops
+		// a fill under way as Purge's does.
+		return true, c.invalidateKey(ctx, key)
+	}
+	ttl := e.Expires.Sub(c.cfg.now())
+	var ne *Entry
+	switch e.Kind {
+	case KindResponse:
+		if e.RequestTime.After(now) || ttl <= 0 {
+			return true, nil
+		}
+		// Rewritten with a fresh Nonce even when stale already, so
+		// that a revalidation under way cannot store over it.
+		v := *staleAt(e, now)
+		v.Nonce = c.newGen()
+		ne = &v
+	case KindVary:
+		if !e.ResponseTime.Before(now) || ttl <= 0 {
+			return true, nil
+		}
+		v := *e
+		v.ResponseTime = now
+		ne = &v
+	default:
+		return true, nil
+	}
+	if c.cond == nil {
+		return true, c.set(ctx, key, ne, ttl)
+	}
+	return storeCall(c, ctx, "setif", key, func(ctx context.Context) (bool, error) {
+		return c.cond.SetIf(ctx, key, ne, ttl, e.Nonce)
+	})
+}
+
+// softenMany is softenKeys on a store over a network with GetMulti: the
+// keys are read softChunk at a time, one call each, then rewritten one by
+// one (a key another write changed meanwhile is read again by itself);
+// at most maxParallelDeletes chunks at once.
+func (c *Cache) softenMany(ctx context.Context, keys []string, now time.Time) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		sem   = make(chan struct{}, maxParallelDeletes)
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if first == nil {
+			first = err
+		}
+		mu.Unlock()
+	}
+	for len(keys) > 0 {
+		chunk := keys[:min(len(keys), softChunk)]
+		keys = keys[len(chunk):]
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			es, err := storeCall(c, ctx, "getmulti", chunk[0], func(ctx context.Context) ([]*Entry, error) {
+				return c.multi.GetMulti(ctx, chunk)
+			})
+			if err != nil {
+				fail(err)
+				return
+			}
+			for i, k := range chunk {
+				done, err := c.softenEntry(ctx, k, es[i], now)
+				if err == nil && !done {
+					err = c.softenKey(ctx, k, now)
+				}
+				if err != nil {
+					fail(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// softChunk is how many keys softenMany reads in one GetMulti.
+const softChunk = 32
+
+// staleAt returns e as a response stale from t on: a copy whose lifetime is
+// at most its age at t (RFC 9111 §4.2.3), or e itself if it is so already.
+func staleAt(e *Entry, t time.Time) *Entry {
+	age := max(freshness.CurrentAge(e.InitialAge, e.ResponseTime, t), 0)
+	if e.Lifetime <= age {
+		return e
+	}
+	ne := *e
+	ne.Lifetime = age
+	return &ne
+}

@@ -1,0 +1,236 @@
+package redis
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/larder-cache/larder"
+)
+
+var _ larder.TagStore = (*Store)(nil)
+
+// The tag index (larder.TagStore). Each tag has two keys, in one hash slot
+// of their own (so tags spread over a cluster's nodes):
+//
+//	<Prefix> "tagidx:{" <h> "}" <tag>    a sorted set: primary key -> expiry
+//	<Prefix> "tagpurge:{" <h> "}" <tag>  a string: when the tag was last purged
+//
+// where h is the first 8 bytes of SHA-256 of "tag:" and the tag, in hex.
+// Times are Unix microseconds, which a Lua number (a double) holds exactly.
+// The sorted set's own expiry is that of its latest member, and AddTags
+// removes its expired members, so the index of a tag lives as long as the
+// entries that carry it and holds only those. A purge record expires after
+// its keep. None of these keys starts like an entry's ("<Prefix>{").
+
+// addTagScript is AddTags for one tag, atomic on the server. KEYS[1] is the
+// index, KEYS[2] the purge record; ARGV[1] since, ARGV[2] the key's expiry
+// (µs), ARGV[3] the key, ARGV[4] the index's time to live in ms. It returns
+// 0 when the tag was purged at or after since, else records the key and
+// returns 1.
+const addTagScript = `
+local p = redis.call('GET', KEYS[2])
+if p and tonumber(p) >= tonumber(ARGV[1]) then
+  return 0
+end
+local cur = redis.call('ZSCORE', KEYS[1], ARGV[3])
+if not cur or tonumber(cur) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+return 1
+`
+
+// purgeTagScript writes the purge record of a tag: KEYS[1] is the record,
+// ARGV[1] the purge time (µs), ARGV[2] its keep in ms. An earlier record is
+// replaced, a later one kept.
+const purgeTagScript = `
+local p = redis.call('GET', KEYS[1])
+if not p or tonumber(p) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return 1
+`
+
+var (
+	addTag   = goredis.NewScript(addTagScript)
+	purgeTag = goredis.NewScript(purgeTagScript)
+)
+
+// tagKeys returns the Redis keys of a tag's index and purge record.
+func (s *Store) tagKeys(tag string) (idx, purged string) {
+	sum := sha256.Sum256([]byte("tag:" + tag))
+	h := "{" + hex.EncodeToString(sum[:tagLen/2]) + "}"
+	return s.prefix + "tagidx:" + h + tag, s.prefix + "tagpurge:" + h + tag
+}
+
+func micros(t time.Time) string { return strconv.FormatInt(t.UnixMicro(), 10) }
+
+// AddTags records key under each of tags until expires, unless one of them
+// was purged at or after since (see larder.TagStore): one Lua script per
+// tag, atomic on the server, all sent in one pipeline. On false, the key may
+// have been recorded under some of the other tags, which costs a purge of
+// them no more than a tombstone too many.
+func (s *Store) AddTags(ctx context.Context, key string, tags []string, since, expires time.Time) (bool, error) {
+	if len(tags) == 0 {
+		return true, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	ttl := max(expires.Sub(since).Milliseconds(), 1)
+	args := []any{micros(since), micros(expires), key, strconv.FormatInt(ttl, 10)}
+	cmds := make([]*goredis.Cmd, len(tags))
+	err := s.scriptPipeline(ctx, addTag, func(p goredis.Pipeliner) {
+		for i, t := range tags {
+			idx, purged := s.tagKeys(t)
+			cmds[i] = addTag.EvalSha(ctx, p, []string{idx, purged}, args...)
+		}
+	})
+	if err != nil {
+		return false, fmt.Errorf("redis: AddTags: %w", err)
+	}
+	for _, c := range cmds {
+		n, err := c.Int()
+		if err != nil {
+			return false, fmt.Errorf("redis: AddTags: %w", err)
+		}
+		if n == 0 {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// purgeBatch is the COUNT of each ZSCAN of a purge: small, since Redis
+// serves nothing else while it answers one (about 2 µs per member on this
+// project's VM), and the hits of other requests wait behind it.
+const purgeBatch = 100
+
+// PurgeTags writes the purge record of each tag (one pipeline of Lua
+// scripts), then reads the keys of each tag's index that expire after now
+// with ZSCAN, purgeBatch at a time, so that a tag over many keys does
+// not hold Redis for long (see larder.TagStore). ZSCAN returns every
+// member present from its start to its end, whatever is added or removed
+// meanwhile. Reading after the record is what makes the purge consistent:
+// a fill that records its key after the record looked up after the purge,
+// or is refused.
+func (s *Store) PurgeTags(ctx context.Context, tags []string, now time.Time, keep time.Duration) ([]string, error) {
+	if len(tags) == 0 {
+		return nil, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	at, keepMS := micros(now), strconv.FormatInt(max(keep.Milliseconds(), 1), 10)
+	err := s.scriptPipeline(ctx, purgeTag, func(p goredis.Pipeliner) {
+		for _, t := range tags {
+			_, purged := s.tagKeys(t)
+			purgeTag.EvalSha(ctx, p, []string{purged}, at, keepMS)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("redis: PurgeTags: %w", err)
+	}
+	var out []string
+	seen := make(map[string]struct{})
+	nowUS := now.UnixMicro()
+	for _, t := range tags {
+		idx, _ := s.tagKeys(t)
+		var cursor uint64
+		for {
+			kv, next, err := s.c.ZScan(ctx, idx, cursor, "", purgeBatch).Result()
+			if err != nil {
+				return nil, fmt.Errorf("redis: PurgeTags: %w", err)
+			}
+			for i := 0; i+1 < len(kv); i += 2 {
+				exp, err := strconv.ParseFloat(kv[i+1], 64)
+				if err != nil {
+					return nil, fmt.Errorf("redis: PurgeTags: a score %q: %w", kv[i+1], err)
+				}
+				if int64(exp) <= nowUS {
+					continue
+				}
+				if _, dup := seen[kv[i]]; !dup {
+					seen[kv[i]] = struct{}{}
+					out = append(out, kv[i])
+				}
+			}
+			if cursor = next; cursor == 0 {
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// scriptPipeline runs the EVALSHA calls of script that build queues, in one
+// pipeline. When a server does not have the script (NOSCRIPT: a new or
+// restarted node), it loads it, on every node of a cluster, and runs the
+// pipeline again, once. A call whose script already ran is run twice
+// then, which the tag scripts allow: each one's second run changes nothing.
+func (s *Store) scriptPipeline(ctx context.Context, script *goredis.Script, build func(p goredis.Pipeliner)) error {
+	for try := 0; ; try++ {
+		_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			build(p)
+			return nil
+		})
+		if err == nil || try > 0 || !goredis.HasErrorPrefix(err, "NOSCRIPT") {
+			return err
+		}
+		if err := script.Load(ctx, s.c).Err(); err != nil {
+			return err
+		}
+	}
+}
+
+var _ larder.MultiSetter = (*Store)(nil)
+
+// setMultiBatch is how many SET commands one pipeline of SetMulti sends.
+const setMultiBatch = 1000
+
+// SetMulti stores e under each of keys for ttl, as Set does (see
+// larder.MultiSetter): the value is encoded once, and the SETs (or DELs,
+// when Set would delete) go in pipelines of up to 1,000 commands, which a
+// cluster client splits by node. The cache writes the tombstones of a
+// purge by tag with it: 100,000 of them in 100 round trips rather than
+// 100,000.
+func (s *Store) SetMulti(ctx context.Context, keys []string, e *larder.Entry, ttl time.Duration) error {
+	if e == nil {
+		return errors.New("redis: SetMulti of a nil entry")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	v, ok, err := s.encodeValue(e, ttl)
+	if err != nil {
+		return err
+	}
+	for len(keys) > 0 {
+		batch := keys[:min(len(keys), setMultiBatch)]
+		keys = keys[len(batch):]
+		_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for _, k := range batch {
+				if ok {
+					p.Set(ctx, s.Key(k), v, ttl.Truncate(time.Millisecond))
+				} else {
+					p.Del(ctx, s.Key(k))
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("redis: SetMulti: %w", err)
+		}
+	}
+	return nil
+}
