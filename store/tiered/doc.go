@@ -99,4 +99,13 @@
 // is not a larder.NonBlockingStore: an L1 miss waits on the L2's network, so
 // the cache calls Get and GetMulti under its store timeout. It is not a larder.BodyStreamer:
 // the L1 holds whole bodies.
+//
+// For purge by tag and prefix it is a larder.TagStore (the L2's tag index
+// and purge records, where every node sees them) and a larder.MultiSetter:
+// a purge's tombstones go to the L2 in one call when the L2 has SetMulti,
+// and their keys are published in pipelines, so that a purge by tag evicts
+// every node's L1 as any write does, within the window above
+// (TestPurgeTagsAcrossNodes). Over an L2 without a tag index, tagged
+// responses are stored and a purge by tag fails with
+// larder.ErrTagsUnsupported.
 package tiered
