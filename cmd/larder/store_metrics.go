@@ -21,7 +21,8 @@ import (
 // wrapper would have to forward.
 
 // storeOps are the op labels, one per store method.
-var storeOps = []string{"get", "get_multi", "set", "set_if", "delete", "set_stream", "get_stream"}
+var storeOps = []string{"get", "get_multi", "set", "set_if", "delete", "set_stream", "get_stream",
+	"add_tags", "purge_tags", "set_multi", "record_purges", "last_purges"}
 
 // storeErrorKinds are the kind labels of larder_store_call_errors_total.
 var storeErrorKinds = []string{"timeout", "unreachable", "canceled", "other"}
@@ -92,8 +93,10 @@ type fullStore interface {
 }
 
 // instrumentStore returns s with its calls timed and counted into sm, with
-// the same capabilities; an in-process store, or one without SetIf and
-// GetMulti, is returned as it is.
+// the same capabilities (the cache finds them by type assertions, so a
+// wrapper that hid one would change what the cache does: purge by tag
+// would fail, big bodies would not stream); an in-process store, or one
+// without SetIf and GetMulti, is returned as it is.
 func instrumentStore(s larder.Store, sm *storeMetrics) larder.Store {
 	if nb, ok := s.(larder.NonBlockingStore); ok && nb.NonBlocking() {
 		return s
@@ -103,10 +106,20 @@ func instrumentStore(s larder.Store, sm *storeMetrics) larder.Store {
 		return s
 	}
 	t := &timedStore{s: fs, m: sm}
-	if bs, ok := s.(larder.BodyStreamer); ok {
+	bs, streams := s.(larder.BodyStreamer)
+	ts, tags := s.(larder.TagStore)
+	pr, records := s.(larder.PurgeRecorder)
+	switch {
+	case tags && streams:
+		return &timedTaggedStreamer{timedTagged: &timedTagged{t, ts}, b: bs}
+	case tags:
+		return &timedTagged{t, ts}
+	case records && !streams:
+		return &timedRecorder{t, pr}
+	case streams && !records:
 		return &timedStreamer{timedStore: t, b: bs}
 	}
-	return t
+	return s // a combination the daemon's stores do not have: unwrapped
 }
 
 // timedStore times the calls of a store (see instrumentStore).
@@ -179,6 +192,77 @@ func (t *timedStreamer) GetStream(ctx context.Context, key string) (*larder.Entr
 	meta, body, size, err := t.b.GetStream(ctx, key)
 	t.m.done(ctx, "get_stream", start, err)
 	return meta, body, size, err
+}
+
+// timedTagged is a timedStore of a larder.TagStore (redis, disk, tiered),
+// also a larder.MultiSetter: the store's SetMulti, or Set key by key.
+type timedTagged struct {
+	*timedStore
+	ts larder.TagStore
+}
+
+func (t *timedTagged) AddTags(ctx context.Context, key string, tags []string, since, expires time.Time) (bool, error) {
+	start := time.Now()
+	ok, err := t.ts.AddTags(ctx, key, tags, since, expires)
+	t.m.done(ctx, "add_tags", start, err)
+	return ok, err
+}
+
+func (t *timedTagged) PurgeTags(ctx context.Context, tags []string, now time.Time, keep time.Duration) ([]string, error) {
+	start := time.Now()
+	keys, err := t.ts.PurgeTags(ctx, tags, now, keep)
+	t.m.done(ctx, "purge_tags", start, err)
+	return keys, err
+}
+
+func (t *timedTagged) SetMulti(ctx context.Context, keys []string, e *larder.Entry, ttl time.Duration) error {
+	start := time.Now()
+	var err error
+	if ms, ok := t.s.(larder.MultiSetter); ok {
+		err = ms.SetMulti(ctx, keys, e, ttl)
+	} else {
+		for _, k := range keys {
+			if err = t.s.Set(ctx, k, e, ttl); err != nil {
+				break
+			}
+		}
+	}
+	t.m.done(ctx, "set_multi", start, err)
+	return err
+}
+
+// timedTaggedStreamer is a timedTagged of a larder.BodyStreamer (disk).
+type timedTaggedStreamer struct {
+	*timedTagged
+	b larder.BodyStreamer
+}
+
+func (t *timedTaggedStreamer) SetStream(ctx context.Context, key string, meta *larder.Entry, body io.Reader, size int64, ttl time.Duration) error {
+	return (&timedStreamer{timedStore: t.timedStore, b: t.b}).SetStream(ctx, key, meta, body, size, ttl)
+}
+
+func (t *timedTaggedStreamer) GetStream(ctx context.Context, key string) (*larder.Entry, io.ReadCloser, int64, error) {
+	return (&timedStreamer{timedStore: t.timedStore, b: t.b}).GetStream(ctx, key)
+}
+
+// timedRecorder is a timedStore of a larder.PurgeRecorder (memcache).
+type timedRecorder struct {
+	*timedStore
+	pr larder.PurgeRecorder
+}
+
+func (t *timedRecorder) RecordPurges(ctx context.Context, tags []string, now time.Time, soft bool, keep time.Duration) error {
+	start := time.Now()
+	err := t.pr.RecordPurges(ctx, tags, now, soft, keep)
+	t.m.done(ctx, "record_purges", start, err)
+	return err
+}
+
+func (t *timedRecorder) LastPurges(ctx context.Context, tags []string) (hard, soft time.Time, err error) {
+	start := time.Now()
+	hard, soft, err = t.pr.LastPurges(ctx, tags)
+	t.m.done(ctx, "last_purges", start, err)
+	return hard, soft, err
 }
 
 // tieredCollector reports a tiered store's counters (store/tiered.Stats).

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -92,3 +94,63 @@ func TestInstrumentStore(t *testing.T) {
 		t.Errorf("errors: %v", got[`larder_store_call_errors_total{kind="canceled",op="get"}`])
 	}
 }
+
+// TestInstrumentKeepsCapabilities: every store the daemon opens keeps,
+// wrapped for its metrics, each optional capability it has, and gains
+// none of those the cache would use differently (purge by tag through a
+// TagStore or a PurgeRecorder, streaming through a BodyStreamer).
+func TestInstrumentKeepsCapabilities(t *testing.T) {
+	urls := []string{"disk://" + t.TempDir() + "?size=64MiB"}
+	for _, env := range []struct{ name, scheme string }{{"LARDER_TEST_REDIS", "redis://"}, {"LARDER_TEST_MEMCACHE", "memcache://"}} {
+		v := os.Getenv(env.name)
+		if v == "" {
+			if os.Getenv("LARDER_REQUIRE_SERVICES") == "1" {
+				t.Fatalf("%s is not set, and LARDER_REQUIRE_SERVICES=1", env.name)
+			}
+			continue
+		}
+		urls = append(urls, env.scheme+v)
+		if env.scheme == "redis://" {
+			urls = append(urls, "tiered:memory?size=8MiB+redis://"+v)
+		}
+	}
+	caps := []struct {
+		name string
+		has  func(larder.Store) bool
+	}{
+		{"ConditionalStore", is[larder.ConditionalStore]},
+		{"MultiGetter", is[larder.MultiGetter]},
+		{"BodyStreamer", is[larder.BodyStreamer]},
+		{"TagStore", is[larder.TagStore]},
+		{"MultiSetter", is[larder.MultiSetter]},
+		{"PurgeRecorder", is[larder.PurgeRecorder]},
+		{"LocalGetter", is[larder.LocalGetter]},
+	}
+	for _, u := range urls {
+		sc, err := parseStore(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _, closeStore, err := openStore(sc, time.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := instrumentStore(s, newStoreMetrics(prometheus.NewRegistry()))
+		if w == s {
+			t.Errorf("%s: not instrumented", u)
+		}
+		for _, c := range caps {
+			// A wrapper may answer GetLocal for a store without it (always
+			// false, which is correct); every other capability must match.
+			if c.name == "LocalGetter" && !c.has(s) {
+				continue
+			}
+			if c.has(w) != c.has(s) {
+				t.Errorf("%s: %s: wrapped %v, store %v", u[:min(len(u), 20)], c.name, c.has(w), c.has(s))
+			}
+		}
+		closeStore()
+	}
+}
+
+func is[T any](s larder.Store) bool { _, ok := s.(T); return ok }
