@@ -49,6 +49,7 @@ func (s *Store) GetMulti(ctx context.Context, keys []string) ([]*larder.Entry, e
 		e, ok := decoded[k]
 		if !ok {
 			if e, err = decode(it.Value); err != nil {
+				s.dropCorrupt(it)
 				return nil, err
 			}
 			decoded[k] = e

@@ -429,7 +429,21 @@ func (s *Store) Get(ctx context.Context, key string) (*larder.Entry, error) {
 		}
 		return nil, fmt.Errorf("memcache: get: %w", err)
 	}
-	return decode(it.Value)
+	e, err := decode(it.Value)
+	if err != nil {
+		s.dropCorrupt(it)
+		return nil, err
+	}
+	return e, nil
+}
+
+// dropCorrupt removes an item whose entry does not decode (a version this
+// store does not know, a truncated or altered value), if it is still the
+// one read (a cas with an expiry in the past), so that it costs one failed
+// read, not one per request until it expires. A failure is ignored: the
+// read reports the item's error anyway, which the cache takes for a miss.
+func (s *Store) dropCorrupt(it *gm.Item) {
+	_ = s.c.CompareAndSwap(&gm.Item{Key: it.Key, CasID: it.CasID, Expiration: -1})
 }
 
 // Set stores e under key for ttl, replacing any previous entry.

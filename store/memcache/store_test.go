@@ -434,8 +434,9 @@ func TestServerDown(t *testing.T) {
 }
 
 // TestBadItem: an item under a store key that is not an encoded entry (a
-// foreign writer, or a future format) is an error, not a miss, for Get,
-// GetMulti and SetIf; Set and Delete replace or remove it.
+// foreign writer, a future format, a truncated value) is an error, not a
+// miss, for the Get or GetMulti that finds it, which deletes it (the next
+// read is a miss); SetIf over it is an error; Set replaces it.
 func TestBadItem(t *testing.T) {
 	addrs := servers(t)
 	p := prefix(t)
@@ -447,15 +448,32 @@ func TestBadItem(t *testing.T) {
 	c := gm.New(addrs...)
 	defer c.Close()
 	key := findKey(t, c, "k", p)
-	if err := c.Set(&gm.Item{Key: key, Value: []byte("not an entry")}); err != nil {
-		t.Fatal(err)
+	bad := func() {
+		t.Helper()
+		if err := c.Set(&gm.Item{Key: key, Value: []byte("not an entry")}); err != nil {
+			t.Fatal(err)
+		}
 	}
+	gone := func(how string) {
+		t.Helper()
+		if _, err := c.Get(key); !errors.Is(err, gm.ErrCacheMiss) {
+			t.Errorf("after the %s of a bad item: %v, want it gone", how, err)
+		}
+		if _, err := s.Get(ctx, "k"); !errors.Is(err, larder.ErrNotFound) {
+			t.Errorf("Get after the %s of a bad item: %v, want ErrNotFound", how, err)
+		}
+	}
+	bad()
 	if _, err := s.Get(ctx, "k"); err == nil || errors.Is(err, larder.ErrNotFound) || !errors.Is(err, larder.ErrEntryFormat) {
 		t.Fatalf("Get of a bad item: %v", err)
 	}
+	gone("Get")
+	bad()
 	if _, err := s.GetMulti(ctx, []string{"k"}); !errors.Is(err, larder.ErrEntryFormat) {
 		t.Fatalf("GetMulti of a bad item: %v", err)
 	}
+	gone("GetMulti")
+	bad()
 	if ok, err := s.SetIf(ctx, "k", sized(t, 100, "h"), time.Hour, "g"); ok || !errors.Is(err, larder.ErrEntryFormat) {
 		t.Fatalf("SetIf over a bad item = %v, %v", ok, err)
 	}

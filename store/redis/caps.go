@@ -146,6 +146,7 @@ func (s *Store) GetMulti(ctx context.Context, keys []string) ([]*larder.Entry, e
 			}
 			e, err := decodeValue(sv)
 			if err != nil {
+				s.dropCorrupt(ctx, g.keys[j], sv)
 				return nil, err
 			}
 			out[g.idx[j]] = e

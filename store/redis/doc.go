@@ -62,11 +62,14 @@
 // Every value is a plain Redis string with an expiry (SET ... PX): the ttl
 // given to Set and SetIf, in whole milliseconds (rounded down; a ttl under
 // 1 ms stores nothing, as a ttl ≤ 0 does). The store writes no other key, so
-// everything it writes expires. Get fails with an error wrapping
-// larder.ErrEntryFormat on a value it cannot read (another program's data
-// under the prefix, a format from a later version), and SetIf fails, with
-// the same, on a value whose header is not this format's (it leaves the
-// value as it is).
+// everything it writes expires. Get and GetMulti fail with an error
+// wrapping larder.ErrEntryFormat on a value they cannot read (another
+// program's data under the prefix, a format from a later version, a value
+// cut short or altered), which the cache takes for a miss, and delete it if
+// it is still that value (a script compares it), so it is never served and
+// costs one failed read. SetIf fails, with the same error, on a value whose
+// header is not this format's (it leaves the value as it is). The prefix is
+// the store's: keep other programs' data out of it.
 //
 // # Size
 //

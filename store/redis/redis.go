@@ -122,7 +122,24 @@ func (s *Store) Get(ctx context.Context, key string) (*larder.Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis: GET: %w", err)
 	}
-	return decodeValue(v)
+	e, err := decodeValue(v)
+	if err != nil {
+		s.dropCorrupt(ctx, s.Key(key), v)
+		return nil, err
+	}
+	return e, nil
+}
+
+// dropCorruptScript deletes KEYS[1] if it still holds ARGV[1].
+var dropCorruptScript = goredis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
+
+// dropCorrupt deletes rk, a Redis key whose value v does not decode (a
+// version this store does not know, a truncated or altered value), if it
+// still holds v, so that it costs one failed read, not one per request
+// until it expires. A failure is ignored: the read reports the value's
+// error anyway, which the cache takes for a miss.
+func (s *Store) dropCorrupt(ctx context.Context, rk, v string) {
+	_ = dropCorruptScript.Run(ctx, s.c, []string{rk}, v).Err()
 }
 
 // Set stores e under key for ttl, replacing any previous entry. When ttl is

@@ -324,12 +324,22 @@ func TestMaxValueSize(t *testing.T) {
 }
 
 // TestForeignValue: a value under the prefix that the store did not write
-// is an error wrapping larder.ErrEntryFormat, for every read, and SetIf
-// does not overwrite it.
+// (another version, truncated, altered) is an error wrapping
+// larder.ErrEntryFormat for the read that finds it, which deletes it (the
+// next read is a miss), and SetIf does not overwrite it.
 func TestForeignValue(t *testing.T) {
 	c := standalone.client(t)
 	s := newStore(t, c, redis.Options{})
 	ctx := context.Background()
+	gone := func(how, v string) {
+		t.Helper()
+		if n, err := c.Exists(ctx, s.Key("k")).Result(); err != nil || n != 0 {
+			t.Errorf("%s of %q: the value is still there (%d, %v)", how, v, n, err)
+		}
+		if _, err := s.Get(ctx, "k"); !errors.Is(err, larder.ErrNotFound) {
+			t.Errorf("Get after the %s of %q: %v, want ErrNotFound", how, v, err)
+		}
+	}
 	for _, v := range []string{"x", "\x01\x00", "\x01\x00\x05abc", "\x02\x00\x00LRDE", "\x01\x00\x00garbage"} {
 		if err := c.Set(ctx, s.Key("k"), v, time.Minute).Err(); err != nil {
 			t.Fatal(err)
@@ -337,9 +347,14 @@ func TestForeignValue(t *testing.T) {
 		if _, err := s.Get(ctx, "k"); !errors.Is(err, larder.ErrEntryFormat) {
 			t.Errorf("Get of %q: %v, want ErrEntryFormat", v, err)
 		}
+		gone("Get", v)
+		if err := c.Set(ctx, s.Key("k"), v, time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := s.GetMulti(ctx, []string{"k", "other"}); !errors.Is(err, larder.ErrEntryFormat) {
 			t.Errorf("GetMulti of %q: %v, want ErrEntryFormat", v, err)
 		}
+		gone("GetMulti", v)
 	}
 	for _, v := range []string{"x", "\x02\x00\x00"} {
 		if err := c.Set(ctx, s.Key("k"), v, time.Minute).Err(); err != nil {
