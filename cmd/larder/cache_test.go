@@ -237,3 +237,36 @@ func TestMaxObjectSize(t *testing.T) {
 		})
 	}
 }
+
+// TestDiskBigBody: with --store disk:// and a body larger than
+// --body-buffer, the body streams into the store as it goes to the client
+// (larder.WithBodyBuffer), and the next request is a hit with the whole
+// body.
+func TestDiskBigBody(t *testing.T) {
+	body := strings.Repeat("0123456789abcdef", 256<<10) // 4 MiB
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		io.WriteString(w, body)
+	})
+	d := startDaemon(t, []string{"--upstream", o.URL, "--store", "disk://" + t.TempDir() + "?size=64MiB",
+		"--body-buffer", "256KiB", "--max-object-size", "16MiB"}, nil)
+	if r := d.get("/big"); r.StatusCode != 200 || r.body != body {
+		t.Fatalf("miss: %d, %d bytes", r.StatusCode, len(r.body))
+	}
+	for start := time.Now(); ; time.Sleep(5 * time.Millisecond) {
+		r := d.get("/big")
+		if r.body != body {
+			t.Fatalf("%d bytes, want the whole body", len(r.body))
+		}
+		if strings.Contains(r.Header.Get("Cache-Status"), "hit") {
+			break
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("no hit: %q", r.Header.Get("Cache-Status"))
+		}
+	}
+	if n := o.Calls(); n > 2 {
+		t.Errorf("%d origin requests", n)
+	}
+}

@@ -30,6 +30,7 @@ type config struct {
 	admin             string
 	adminToken        string
 	maxObjectSize     int64
+	bodyBuffer        int64 // --body-buffer
 	upstreamTimeout   time.Duration
 	readHeaderTimeout time.Duration
 	idleTimeout       time.Duration
@@ -81,6 +82,7 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*
 		keyDrop, keyCookies, keyHeaders      listValue
 	)
 	maxObject := sizeValue(c.maxObjectSize)
+	bodyBuffer := sizeValue(larder.DefaultBodyBuffer)
 	maxKey := sizeValue(larder.DefaultMaxKeySize)
 	bodyMinRate := rateValue(proxy.DefaultBodyMinRate)
 	fs.StringVar(&upstream, "upstream", "", "origin `URL` (http or https) the proxy forwards to; required")
@@ -89,6 +91,7 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*
 	fs.StringVar(&c.admin, "admin", "", "`address` of the admin API (purge, /metrics, /healthz); off when empty")
 	fs.StringVar(&c.adminToken, "admin-token", "", "bearer `token` the admin API requires; mandatory unless --admin is a loopback address (prefer the environment variable)")
 	fs.Var(&maxObject, "max-object-size", "largest response body stored (`SIZE`: 1000000, 512KiB, 8MiB, 1GiB, ...)")
+	fs.Var(&bodyBuffer, "body-buffer", "with --store disk://: largest body held in memory while it is stored; a larger one streams into the store as it goes to the client, up to --max-object-size (`SIZE`)")
 	fs.DurationVar(&c.upstreamTimeout, "upstream-timeout", 30*time.Second, "how long to wait for the upstream's response header (504 after)")
 	fs.DurationVar(&c.readHeaderTimeout, "read-header-timeout", 10*time.Second, "how long a client may take to send a request header")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 120*time.Second, "how long an idle client keep-alive connection is kept")
@@ -165,6 +168,7 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*
 		return nil, errors.New("--listen must not be empty")
 	}
 	c.maxObjectSize = int64(maxObject)
+	c.bodyBuffer = int64(bodyBuffer)
 	if int64(maxKey) > math.MaxInt32 {
 		return nil, fmt.Errorf("--max-key-size %s: too large (want under 2GiB)", maxKey.String())
 	}

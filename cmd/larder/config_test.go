@@ -61,17 +61,17 @@ func TestParseConfigDefaults(t *testing.T) {
 	}
 	if c.listen != "127.0.0.1:8080" || c.admin != "" || c.store.scheme != "memory" || c.store.size != 256<<20 ||
 		c.upstreamTimeout != 30*time.Second || c.shutdownTimeout != 10*time.Second || !c.accessLog ||
-		c.rewriteHost || c.logFormat != "text" || c.maxObjectSize != 8<<20 {
+		c.rewriteHost || c.logFormat != "text" || c.maxObjectSize != 8<<20 || c.bodyBuffer != 1<<20 {
 		t.Errorf("defaults: %+v", c)
 	}
-	c, err = parseConfig([]string{"--upstream", "http://o", "--store", "memory://?size=1GiB", "--max-object-size", "512KiB"},
+	c, err = parseConfig([]string{"--upstream", "http://o", "--store", "memory://?size=1GiB", "--max-object-size", "512KiB", "--body-buffer", "64KiB"},
 		func(k string) string {
 			return map[string]string{"LARDER_ADMIN": "10.0.0.1:9", "LARDER_ADMIN_TOKEN": "t", "LARDER_LOG_LEVEL": "debug"}[k]
 		}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.store.size != 1<<30 || c.maxObjectSize != 512<<10 || c.admin != "10.0.0.1:9" || c.adminToken != "t" || c.logLevel.String() != "DEBUG" {
+	if c.store.size != 1<<30 || c.maxObjectSize != 512<<10 || c.bodyBuffer != 64<<10 || c.admin != "10.0.0.1:9" || c.adminToken != "t" || c.logLevel.String() != "DEBUG" {
 		t.Errorf("set: %+v", c)
 	}
 }

@@ -174,6 +174,7 @@ func cacheOptions(cfg *config, o runOptions, m *metrics, logger *slog.Logger) []
 	copts := []larder.Option{
 		larder.WithName(cacheName),
 		larder.WithMaxObjectSize(cfg.maxObjectSize),
+		larder.WithBodyBuffer(cfg.bodyBuffer),
 		larder.WithMaxKeySize(cfg.maxKeySize),
 		larder.WithMaxErrorLifetime(cfg.maxErrorTTL),
 		larder.WithLogger(slog.New(newLimitHandler(logger.Handler(), storeLogInterval, nil))),
