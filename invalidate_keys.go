@@ -2,7 +2,6 @@ package larder
 
 import (
 	"context"
-	"sync"
 )
 
 // maxParallelDeletes bounds the store calls one invalidation or purge runs
@@ -41,27 +40,7 @@ func (c *Cache) invalidateKeys(ctx context.Context, keys []string) error {
 		}
 		return first
 	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-		sem   = make(chan struct{}, maxParallelDeletes)
-	)
-	for _, k := range keys {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if err := c.invalidateKey(ctx, k); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return first
+	return inParallel(keys, maxParallelDeletes, func(k string) error { return c.invalidateKey(ctx, k) })
 }
 
 func (c *Cache) invalidateKey(ctx context.Context, key string) error {
@@ -87,30 +66,10 @@ const (
 // behind it (see BENCHMARKS.md, purge by tag).
 func (c *Cache) tombstoneMany(ctx context.Context, keys []string) error {
 	ts := c.tombstone(c.cfg.now())
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-		sem   = make(chan struct{}, multiSetParallel)
-	)
-	for len(keys) > 0 {
-		chunk := keys[:min(len(keys), multiSetChunk)]
-		keys = keys[len(chunk):]
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			_, err := storeCall(c, ctx, "setmulti", chunk[0], func(ctx context.Context) (struct{}, error) {
-				return struct{}{}, c.multiSet.SetMulti(ctx, chunk, ts, TombstoneTTL)
-			})
-			if err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
+	return inParallel(chunks(keys, multiSetChunk), multiSetParallel, func(chunk []string) error {
+		_, err := storeCall(c, ctx, "setmulti", chunk[0], func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, c.multiSet.SetMulti(ctx, chunk, ts, TombstoneTTL)
 		})
-	}
-	wg.Wait()
-	return first
+		return err
+	})
 }

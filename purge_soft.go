@@ -2,7 +2,6 @@ package larder
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/larder-cache/larder/internal/freshness"
@@ -56,27 +55,7 @@ func (c *Cache) softenKeys(ctx context.Context, keys []string, now time.Time) er
 	if c.multi != nil && len(keys) > multiSetMin {
 		return c.softenMany(ctx, keys, now)
 	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-		sem   = make(chan struct{}, maxParallelDeletes)
-	)
-	for _, k := range keys {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if err := c.softenKey(ctx, k, now); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return first
+	return inParallel(keys, maxParallelDeletes, func(k string) error { return c.softenKey(ctx, k, now) })
 }
 
 func (c *Cache) softenKey(ctx context.Context, key string, now time.Time) error {
@@ -136,45 +115,25 @@ func (c *Cache) softenEntry(ctx context.Context, key string, e *Entry, now time.
 // one (a key another write changed meanwhile is read again by itself);
 // at most maxParallelDeletes chunks at once.
 func (c *Cache) softenMany(ctx context.Context, keys []string, now time.Time) error {
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-		sem   = make(chan struct{}, maxParallelDeletes)
-	)
-	fail := func(err error) {
-		mu.Lock()
-		if first == nil {
-			first = err
-		}
-		mu.Unlock()
-	}
-	for len(keys) > 0 {
-		chunk := keys[:min(len(keys), softChunk)]
-		keys = keys[len(chunk):]
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			es, err := storeCall(c, ctx, "getmulti", chunk[0], func(ctx context.Context) ([]*Entry, error) {
-				return c.multi.GetMulti(ctx, chunk)
-			})
-			if err != nil {
-				fail(err)
-				return
-			}
-			for i, k := range chunk {
-				done, err := c.softenEntry(ctx, k, es[i], now)
-				if err == nil && !done {
-					err = c.softenKey(ctx, k, now)
-				}
-				if err != nil {
-					fail(err)
-				}
-			}
+	return inParallel(chunks(keys, softChunk), maxParallelDeletes, func(chunk []string) error {
+		es, err := storeCall(c, ctx, "getmulti", chunk[0], func(ctx context.Context) ([]*Entry, error) {
+			return c.multi.GetMulti(ctx, chunk)
 		})
-	}
-	wg.Wait()
-	return first
+		if err != nil {
+			return err
+		}
+		var first error
+		for i, k := range chunk {
+			done, err := c.softenEntry(ctx, k, es[i], now)
+			if err == nil && !done {
+				err = c.softenKey(ctx, k, now)
+			}
+			if err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	})
 }
 
 // softChunk is how many keys softenMany reads in one GetMulti.
