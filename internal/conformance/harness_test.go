@@ -46,6 +46,9 @@
 // the suite's Fetch client sends: "Pragma: foo" and "Cache-Control:
 // nothing-to-see-here" on every request, repeated fields joined in one line.
 //
+// The cases are ported from the suite and keep its BSD 3-Clause licence,
+// whose notice is in LICENSE-cache-tests next to them.
+//
 // Sources: the test files of github.com/http-tests/cache-tests (tests/*.mjs),
 // with the shared templates (tests/lib/templates.mjs, whose makeTemplate
 // concatenates arrays) and tests/lib/header-list.mjs of its current version;
