@@ -117,7 +117,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	x := exchange{c: c, w: hr, next: transportOrigin{t}, shared: c.cfg.shared}
 	x.ev.Request = req
 	x.key, x.r = c.target(r)
-	if x.fromCache() {
+	hit, err := hitFromCache(&x)
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	if hit {
 		x.observe()
 		closeBody(req)
 		return hr.response(req, c.cfg.fromCacheMark && fromCache(&x.ev)), nil
@@ -142,6 +147,18 @@ func (t *Transport) run(x *exchange, sw *streamWriter) {
 	defer t.wg.Done()
 	defer sw.end()
 	defer x.observe()
+	defer func() {
+		// The engine aborts a response whose stored body fails midway
+		// with http.ErrAbortHandler, which an http.Server recovers; here
+		// the caller gets an error instead (RoundTrip's, or its body's).
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
+				panic(v)
+			}
+			x.closeBody()
+			sw.fail(errStoredBodyFailed)
+		}
+	}()
 	if x.pass != passNone {
 		x.forward(x.r)
 		return
@@ -153,6 +170,33 @@ func (t *Transport) run(x *exchange, sw *streamWriter) {
 }
 
 // closeBody closes the body of a request the base transport never got.
+// errStoredBodyFailed is what RoundTrip returns when the body of a stored
+// response fails while it is read from the store (the middleware aborts
+// the response instead).
+var errStoredBodyFailed = errors.New("larder: the stored response's body could not be read from the store")
+
+// hitFromCache answers the request from the store if it can, as the
+// middleware's fromCache does, on the caller's goroutine: after a hit it
+// closes the body the lookup opened in the store, and it turns the abort of a stored body
+// that fails midway (http.ErrAbortHandler, which only an http.Server
+// recovers) into errStoredBodyFailed.
+func hitFromCache(x *exchange) (hit bool, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
+				panic(v)
+			}
+			x.closeBody()
+			hit, err = false, errStoredBodyFailed
+		}
+	}()
+	if x.fromCache() {
+		x.closeBody()
+		return true, nil
+	}
+	return false, nil // the body the lookup opened, if any, goes on with the exchange
+}
+
 func closeBody(r *http.Request) {
 	if r.Body != nil {
 		_ = r.Body.Close()

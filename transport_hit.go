@@ -49,6 +49,33 @@ func (hr *hitResponse) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// ReadFrom takes a body streamed from the store (a BodyStreamer's body, which
+// the engine copies with io.Copy): read into a buffer of the response's own,
+// as io.Copy reuses its buffer between Writes, which Write would keep.
+func (hr *hitResponse) ReadFrom(src io.Reader) (int64, error) {
+	if hr.status == 0 {
+		hr.status = http.StatusOK
+	}
+	b := hr.body.b
+	b = b[:len(b):len(b)] // a slice Write kept is never written to
+	start := len(b)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := src.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			hr.body.b = b
+			return int64(len(b) - start), nil
+		}
+		if err != nil {
+			hr.body.b = b
+			return int64(len(b) - start), err
+		}
+	}
+}
+
 // response returns the http.Response to req.
 func (hr *hitResponse) response(req *http.Request, mark bool) *http.Response {
 	h := hr.Header()

@@ -183,6 +183,17 @@ func (sw *streamWriter) signal() {
 }
 
 // end runs when the exchange is over.
+// fail ends the response with err: RoundTrip's error if the header was
+// not sent yet, else the error of the body's next Read.
+func (sw *streamWriter) fail(err error) {
+	if !sw.sent {
+		sw.originErr = err
+	}
+	if sw.piped {
+		_ = sw.pw.CloseWithError(err)
+	}
+}
+
 func (sw *streamWriter) end() {
 	if !sw.sent {
 		sw.sent = true
