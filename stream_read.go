@@ -266,7 +266,10 @@ func (x *exchange) loadBody() bool {
 	}
 	b := x.body
 	if b == nil || b.entry != e {
-		return true // in memory
+		// In memory, unless the body is not there (a response read as a
+		// stream whose body was closed): never stored again as if empty.
+		return !bodyAllowed(e.Status) || x.c.storedLength(e) == int64(len(e.Body)) ||
+			x.c.metaOf(e).lookup("Content-Length") == nil
 	}
 	if b.size > x.c.cfg.maxObject || x.openBody(e) != nil {
 		return false
