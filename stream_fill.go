@@ -50,11 +50,11 @@ import (
 
 // awaitFill waits until the body under key, if a fill of this Cache is
 // streaming it into the store, is stored or given up, or until ctx ends or
-// the coalescing wait passed. It reports whether there was one to wait for.
-func (c *Cache) awaitFill(ctx context.Context, key string) bool {
+// the coalescing wait passed.
+func (c *Cache) awaitFill(ctx context.Context, key string) {
 	v, ok := c.fills.Load(key)
 	if !ok {
-		return false
+		return
 	}
 	t := time.NewTimer(c.cfg.coalesceWait)
 	defer t.Stop()
@@ -63,7 +63,6 @@ func (c *Cache) awaitFill(ctx context.Context, key string) bool {
 	case <-ctx.Done():
 	case <-t.C:
 	}
-	return true
 }
 
 const (
