@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -47,6 +48,7 @@ type entryHeapResult struct {
 	Heap    int64  `json:"heap"`    // HeapAlloc after the fill minus before
 	Objects int64  `json:"objects"` // HeapObjects after minus before
 	Weigher int64  `json:"weigher"` // what the store's weigher counts (memory.Stats.Bytes); 0 if none
+	RSS     int64  `json:"rss"`     // resident set after the fill minus before (0 where unknown)
 }
 
 const entryHeapEnv = "BENCH_ENTRYHEAP"
@@ -76,8 +78,8 @@ func TestEntryHeap(t *testing.T) {
 	}
 	t.Logf("per entry, beyond its %d-byte body: heap bytes and objects are the slope from %d to %d entries",
 		entryHeapBody, entryHeapSizes[0], entryHeapSizes[1])
-	t.Logf("| peer | heap bytes per entry beyond the body | heap objects per entry | weigher counts per entry | heap ÷ weigher |")
-	t.Logf("|---|---:|---:|---:|---:|")
+	t.Logf("| peer | heap bytes per entry beyond the body | RSS bytes per entry beyond the body | heap objects per entry | weigher counts per entry | heap ÷ weigher |")
+	t.Logf("|---|---:|---:|---:|---:|---:|")
 	for _, name := range peerNames {
 		var r [2]entryHeapResult
 		for i, n := range entryHeapSizes {
@@ -87,14 +89,18 @@ func TestEntryHeap(t *testing.T) {
 		heap := float64(r[1].Heap-r[0].Heap) / dn
 		objects := float64(r[1].Objects-r[0].Objects) / dn
 		weigher := float64(r[1].Weigher-r[0].Weigher) / dn
+		rss := "n/a"
+		if r[0].RSS > 0 && r[1].RSS > 0 {
+			rss = fmt.Sprintf("%.0f", float64(r[1].RSS-r[0].RSS)/dn-entryHeapBody)
+		}
 		ratio := "n/a"
 		if weigher > 0 {
 			ratio = fmt.Sprintf("%.3f", heap/weigher)
 		}
-		t.Logf("| %s | %.0f | %.1f | %.0f | %s |", name, heap-entryHeapBody, objects, weigher, ratio)
+		t.Logf("| %s | %.0f | %s | %.1f | %.0f | %s |", name, heap-entryHeapBody, rss, objects, weigher, ratio)
 		for _, x := range r {
-			t.Logf("  %s n=%d: heap %d B (%.0f per entry), %d objects, weigher %d B",
-				name, x.N, x.Heap, float64(x.Heap)/float64(x.N), x.Objects, x.Weigher)
+			t.Logf("  %s n=%d: heap %d B (%.0f per entry), RSS %d B, %d objects, weigher %d B",
+				name, x.N, x.Heap, float64(x.Heap)/float64(x.N), x.RSS, x.Objects, x.Weigher)
 		}
 		if name != "Larder" {
 			continue
@@ -237,6 +243,9 @@ func measureEntryHeap(peer string, n int) (entryHeapResult, error) {
 	res.Heap = int64(after.HeapAlloc) - int64(before.HeapAlloc)
 	res.Objects = int64(after.HeapObjects) - int64(before.HeapObjects)
 	res.Weigher = after.weigher - before.weigher
+	if before.rss > 0 && after.rss > 0 {
+		res.RSS = after.rss - before.rss
+	}
 	if p := os.Getenv(entryHeapProfileEnv); p != "" {
 		if err := writeHeapProfile(p); err != nil {
 			return res, err
@@ -263,6 +272,7 @@ func writeHeapProfile(path string) error {
 type heapState struct {
 	runtime.MemStats
 	weigher int64
+	rss     int64 // the process's resident set, after the heap returned what it could to the OS
 }
 
 // heapNow settles the store's pending maintenance and the heap, then reads both.
@@ -274,5 +284,7 @@ func heapNow(s *memory.Store) heapState {
 	runtime.GC()
 	runtime.GC()
 	runtime.ReadMemStats(&st.MemStats)
+	debug.FreeOSMemory()
+	st.rss = residentBytes()
 	return st
 }
