@@ -9,8 +9,9 @@ import (
 // the store (storecall.go), the write-behind queue of store writes
 // (this file) and the coalescing of concurrent misses (flight.go).
 type engine struct {
-	local bool         // a NonBlockingStore: called directly, written inline
-	calls atomic.Int64 // store calls in flight (not local)
+	local  bool         // a NonBlockingStore: called directly, written inline
+	direct bool         // a DeadlineStore: called on the request's goroutine, under the store timeout
+	calls  atomic.Int64 // store calls in flight (not local)
 
 	// Write-behind: jobs wait in queue for up to maxWriters workers,
 	// started on demand, each leaving when the queue is empty.
@@ -57,6 +58,9 @@ func (c *Cache) initEngine() {
 	}
 	if nb, ok := c.store.(NonBlockingStore); ok {
 		c.local = nb.NonBlocking()
+	}
+	if d, ok := c.store.(DeadlineStore); ok && !c.local {
+		c.direct = d.HonoursDeadline()
 	}
 	if !c.local {
 		c.queue = make(chan func(), c.cfg.writeQueue)

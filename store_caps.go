@@ -131,6 +131,23 @@ type NonBlockingStore interface {
 	NonBlocking() bool
 }
 
+// A DeadlineStore knows whether its calls return by the deadline of their
+// context: every call that is still waiting on I/O or on another process
+// when the context's deadline passes, or when it is cancelled, returns at
+// once (give or take the time to notice) with an error. Such a store need
+// not be abandoned on a goroutine of its own: the cache calls it on the
+// request's goroutine, under the store timeout (WithStoreTimeout), which
+// saves a goroutine, a channel and a switch on every call. A store that
+// may block past its context's deadline (a client library that ignores
+// contexts, a timeout of its own that is longer) must report false, or not
+// implement the interface: the cache then calls it as it calls any other.
+type DeadlineStore interface {
+	// HonoursDeadline reports whether the store's calls return by their
+	// context's deadline. It returns the same answer every time; a store
+	// that wraps another may forward the inner store's answer.
+	HonoursDeadline() bool
+}
+
 // An EntryKeeper knows whether it is an in-process store that keeps the
 // entries it is given as Go values: Get (and GetMulti, SetIf's comparison)
 // returns the *Entry that Set or SetIf was given, or a shallow copy of it

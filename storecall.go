@@ -107,6 +107,20 @@ func storeCall[T any](c *Cache, ctx context.Context, op, key string, fn func(con
 		}
 		return v, err
 	}
+	if c.direct {
+		// The store returns by its context's deadline (DeadlineStore):
+		// called on the request's goroutine, under the store timeout.
+		if c.cfg.storeTimeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeoutCause(ctx, c.cfg.storeTimeout, ErrStoreTimeout)
+			defer cancel()
+		}
+		v, err := fn(ctx)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			err = c.storeError(op, key, ctx, err)
+		}
+		return v, err
+	}
 	var zero T
 	if c.calls.Add(1) > maxStoreCalls {
 		c.calls.Add(-1)

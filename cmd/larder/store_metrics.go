@@ -173,6 +173,13 @@ func (t *timedStore) GetLocal(key string) (*larder.Entry, bool) {
 	return nil, false
 }
 
+// HonoursDeadline is the store's answer (larder.DeadlineStore): timing a
+// call does not change when it returns. A store without it answers false.
+func (t *timedStore) HonoursDeadline() bool {
+	d, ok := t.s.(larder.DeadlineStore)
+	return ok && d.HonoursDeadline()
+}
+
 // timedStreamer is a timedStore of a larder.BodyStreamer. Only the calls
 // are timed, not the reading of a body afterwards.
 type timedStreamer struct {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -125,6 +126,7 @@ func TestInstrumentKeepsCapabilities(t *testing.T) {
 		{"MultiSetter", is[larder.MultiSetter]},
 		{"PurgeRecorder", is[larder.PurgeRecorder]},
 		{"LocalGetter", is[larder.LocalGetter]},
+		{"HonoursDeadline", honoursDeadline},
 	}
 	for _, u := range urls {
 		sc, err := parseStore(u)
@@ -149,8 +151,20 @@ func TestInstrumentKeepsCapabilities(t *testing.T) {
 				t.Errorf("%s: %s: wrapped %v, store %v", u[:min(len(u), 20)], c.name, c.has(w), c.has(s))
 			}
 		}
+		// The daemon makes its Redis clients with ContextTimeoutEnabled,
+		// so the cache calls them without a goroutine per call.
+		if (strings.HasPrefix(u, "redis://") || strings.HasPrefix(u, "tiered:")) && !honoursDeadline(w) {
+			t.Errorf("%s: does not honour deadlines", u[:min(len(u), 20)])
+		}
 		closeStore()
 	}
 }
 
 func is[T any](s larder.Store) bool { _, ok := s.(T); return ok }
+
+// honoursDeadline is a store's larder.DeadlineStore answer: false without
+// the method.
+func honoursDeadline(s larder.Store) bool {
+	d, ok := s.(larder.DeadlineStore)
+	return ok && d.HonoursDeadline()
+}

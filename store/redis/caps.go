@@ -154,3 +154,27 @@ func (s *Store) GetMulti(ctx context.Context, keys []string) ([]*larder.Entry, e
 	}
 	return out, nil
 }
+
+// HonoursDeadline reports whether the store's client returns by the
+// deadline of a call's context (larder.DeadlineStore): see
+// ClientHonoursDeadline.
+func (s *Store) HonoursDeadline() bool { return ClientHonoursDeadline(s.c) }
+
+// ClientHonoursDeadline reports whether c returns by the deadline of a
+// call's context: whether it is a *goredis.Client (a failover one
+// included), a *goredis.ClusterClient or a *goredis.Ring made with
+// ContextTimeoutEnabled. Without it go-redis waits on the network up to its
+// own ReadTimeout and WriteTimeout (3 s by default) whatever the context
+// says; a cache then calls the store on a goroutine of its own, which it
+// gives up on at its store timeout.
+func ClientHonoursDeadline(c goredis.UniversalClient) bool {
+	switch c := c.(type) {
+	case *goredis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *goredis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	case *goredis.Ring:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return false
+}

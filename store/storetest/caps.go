@@ -69,6 +69,9 @@ func capGroups() []capGroup {
 		{"NonBlockingStore", has[larder.NonBlockingStore], []capTest{
 			{"CancelledContext", testNonBlocking},
 		}},
+		{"DeadlineStore", has[larder.DeadlineStore], []capTest{
+			{"ExpiredDeadline", testDeadline},
+		}},
 		{"EntryKeeper", has[larder.EntryKeeper], []capTest{
 			{"SameEntry", testKeepsEntries},
 			{"CachedResponses", testKeptResponses},

@@ -85,6 +85,12 @@
 //   - NonBlockingStore: NonBlocking gives the same answer every time; if it
 //     is true, every call, of each capability the store has too, completes
 //     normally and at once with a cancelled context.
+//   - DeadlineStore: HonoursDeadline gives the same answer every time; if
+//     it is true, every call (Get, Set, Delete, and GetMulti and SetIf when
+//     the store has them) returns with a context whose deadline has passed,
+//     and a Get with it finds nothing. (That calls return by a deadline
+//     while the store's server stalls needs a fault of the server's:
+//     cmd/larder's TestStoreFaults checks it for the daemon's stores.)
 //   - EntryKeeper: KeepsEntries gives the same answer every time; if it is
 //     true, Get returns the entry Set was given (or a shallow copy), and a
 //     larder.Cache over the store serves the responses it stored there in

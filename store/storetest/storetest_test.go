@@ -353,7 +353,7 @@ func TestSuiteSkipsMissingCapabilities(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the suite failed a store without capabilities:\n%s", out)
 	}
-	for _, g := range []string{"BodyStreamer", "ConditionalStore", "MultiGetter", "NonBlockingStore"} {
+	for _, g := range []string{"BodyStreamer", "ConditionalStore", "DeadlineStore", "MultiGetter", "NonBlockingStore"} {
 		if want := "--- SKIP: TestMapStoreFakeClock/" + g + " "; !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
