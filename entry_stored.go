@@ -3,7 +3,6 @@ package larder
 import (
 	"net/http"
 	"slices"
-	"strconv"
 	"unsafe"
 )
 
@@ -18,15 +17,14 @@ import (
 // store's node and its key.
 
 // nonceRoom is the room for a Nonce in a stored entry's allocation: the
-// Cache's prefix (at most 14 bytes) and six base-36 digits of its counter.
-// A longer Nonce is allocated on its own.
-const nonceRoom = 20
+// Cache's prefix (at most 12 bytes) and six base-62 digits of its counter
+// (56.8 billion). A longer Nonce is allocated on its own.
+const nonceRoom = 18
 
 // storedHead is the start of the allocation of a response the cache stores.
 type storedHead struct {
-	e     Entry
-	m     entryMeta
-	nonce [nonceRoom]byte
+	e Entry
+	m entryMeta
 }
 
 // storedWith is a storedHead followed by the array of the meta's strs.
@@ -70,7 +68,6 @@ func allocStored(l fieldLayout) (*Entry, *entryMeta) {
 		h.m.strs = make([]string, n)
 	}
 	h.e.meta = &h.m
-	h.m.nonce = &h.nonce
 	h.m.flags |= metaPacked
 	return &h.e, &h.m
 }
@@ -90,10 +87,10 @@ func (m *entryMeta) ownsEntry(e *Entry) bool {
 // about to store and has not shared yet: in e's nonce room when it has one.
 func (c *Cache) newGenFor(e *Entry) string {
 	m := e.meta
-	if m == nil || m.nonce == nil || m.flags&metaNonceUsed != 0 || !m.ownsEntry(e) {
+	if m == nil || m.flags&metaPacked == 0 || m.flags&metaNonceUsed != 0 || !m.ownsEntry(e) {
 		return c.newGen()
 	}
-	b := strconv.AppendUint(append(m.nonce[:0], c.genPrefix...), c.genSeq.Add(1), 36)
+	b := appendBase62(append(m.nonce[:0], c.genPrefix...), c.genSeq.Add(1))
 	if len(b) > nonceRoom {
 		return string(b)
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/larder-cache/larder/internal/conditional"
 )
@@ -196,5 +197,35 @@ func TestLostFieldsNotServed(t *testing.T) {
 	}
 	if calls != 2 {
 		t.Fatalf("the handler ran %d times, want 2: the rebuilt entry must not be a hit", calls)
+	}
+}
+
+// TestMetaSize: the meta's small fields and its nonce room fill its last 24
+// bytes, so that a stored response with four single-valued fields (the
+// Entry, the meta and eight strings) is one allocation of the 416-byte size
+// class, not 448.
+func TestMetaSize(t *testing.T) {
+	if got, want := unsafe.Sizeof(entryMeta{}), uintptr(64); got != want {
+		t.Errorf("entryMeta is %d bytes, want %d", got, want)
+	}
+	if got := heapBytes(int(unsafe.Sizeof(storedWith[[8]string]{})), true); got != 416 {
+		t.Errorf("a stored response with four fields takes %d bytes, want 416", got)
+	}
+}
+
+func TestAppendBase62(t *testing.T) {
+	for _, tc := range []struct {
+		n    uint64
+		want string
+	}{
+		{0, "0"}, {9, "9"}, {10, "A"}, {35, "Z"}, {36, "a"}, {61, "z"}, {62, "10"},
+		{62*62 - 1, "zz"}, {1<<64 - 1, "LygHa16AHYF"},
+	} {
+		if got := string(appendBase62([]byte("x."), tc.n)); got != "x."+tc.want {
+			t.Errorf("appendBase62(%d) = %q, want %q", tc.n, got, "x."+tc.want)
+		}
+	}
+	if p := newGenPrefix(); len(p) > 12 || p[len(p)-1] != '.' {
+		t.Errorf("newGenPrefix() = %q: want at most 11 digits and a dot", p)
 	}
 }

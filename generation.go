@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -46,14 +45,36 @@ func (c *Cache) newGen() string {
 	n := c.genSeq.Add(1)
 	b := make([]byte, 0, 24)
 	b = append(b, c.genPrefix...)
-	b = strconv.AppendUint(b, n, 36)
+	b = appendBase62(b, n)
 	return string(b)
 }
 
+// newGenPrefix returns a Cache's generation prefix: 64 random bits in
+// base 62 (at most 11 digits) and a dot.
 func newGenPrefix() string {
 	var r [8]byte
 	_, _ = rand.Read(r[:])
-	return strconv.FormatUint(binary.LittleEndian.Uint64(r[:]), 36) + "."
+	return string(appendBase62(nil, binary.LittleEndian.Uint64(r[:]))) + "."
+}
+
+// base62 are the digits of appendBase62.
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// appendBase62 appends n in base 62 (the digits, then the upper- and
+// lower-case letters) to b: shorter than base 36, and still a string any
+// store keeps as a key part.
+func appendBase62(b []byte, n uint64) []byte {
+	var d [11]byte
+	i := len(d)
+	for {
+		i--
+		d[i] = base62[n%62]
+		n /= 62
+		if n == 0 {
+			break
+		}
+	}
+	return append(b, d[i:]...)
 }
 
 // seenGen is the generation of what the lookup found at the primary key:

@@ -107,9 +107,10 @@ func TestEntryHeap(t *testing.T) {
 		}
 		// Issue 16: 606 bytes and 6 objects (the body one of them) with
 		// the compact stored form (BENCHMARKS.md §5); the target is 300
-		// bytes and 6 objects beyond the body.
-		if over := heap - entryHeapBody; over > 650 || objects > 6.5 {
-			t.Errorf("Larder: a stored 1 KiB entry costs %.0f heap bytes beyond its body and %.1f objects (the body included), more than 650 and 6",
+		// bytes and 6 objects beyond the body. 620 catches a stored
+		// allocation moving up a size class (448: 638 bytes).
+		if over := heap - entryHeapBody; over > 620 || objects > 6.5 {
+			t.Errorf("Larder: a stored 1 KiB entry costs %.0f heap bytes beyond its body and %.1f objects (the body included), more than 620 and 6",
 				over, objects)
 		}
 		// The budget bounds the memory: what the weigher counts (key
