@@ -1,6 +1,7 @@
 package larder
 
 import (
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 )
@@ -23,6 +24,7 @@ type engine struct {
 
 	multi    MultiGetter // the store's, if it has one and is not local
 	localGet LocalGetter // the store's, if it has one and is not local
+	memo     *localMemo  // its entries' derived state (localmemo.go)
 	hints    varyHints   // Vary indexes last read, for multi (hints.go)
 
 	keeps    bool         // an EntryKeeper: responses go to it in compact form
@@ -62,6 +64,9 @@ func (c *Cache) initEngine() {
 		c.queue = make(chan func(), c.cfg.writeQueue)
 		c.multi, _ = c.store.(MultiGetter)
 		c.localGet, _ = c.store.(LocalGetter)
+		if c.localGet != nil {
+			c.memo = &localMemo{seed: maphash.MakeSeed()}
+		}
 		c.streamer, _ = c.store.(BodyStreamer)
 	}
 }

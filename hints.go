@@ -73,8 +73,8 @@ func (x *exchange) readPrimary(ctx context.Context) (e, variant *Entry, vkey str
 	key := x.key
 	var es []*Entry
 	if c.localGet != nil {
-		if e0, ok := c.localGet.GetLocal(key); ok {
-			if v, ok := c.localGet.GetLocal(vk); ok {
+		if e0, ok := c.getLocal(key); ok {
+			if v, ok := c.getLocal(vk); ok {
 				es = []*Entry{e0, v}
 			}
 		}
