@@ -20,7 +20,8 @@ type engine struct {
 	pending sync.WaitGroup // queued and running jobs
 	dropped atomic.Int64   // jobs refused because the queue was full
 
-	flights flights
+	flights  flights
+	fillLock FillLocker // the store's, with WithFleetCoalescing (fleet.go)
 
 	multi    MultiGetter // the store's, if it has one and is not local
 	localGet LocalGetter // the store's, if it has one and is not local
@@ -53,6 +54,9 @@ func (c *Cache) initEngine() {
 		c.keeps = k.KeepsEntries()
 	}
 	c.tagStore, _ = c.store.(TagStore)
+	if c.cfg.fleet && c.cfg.coalesce {
+		c.fillLock, _ = c.store.(FillLocker)
+	}
 	c.multiSet, _ = c.store.(MultiSetter)
 	if c.tagStore == nil {
 		c.purgeRec, _ = c.store.(PurgeRecorder)
