@@ -22,7 +22,7 @@ import (
 
 // storeOps are the op labels, one per store method.
 var storeOps = []string{"get", "get_multi", "set", "set_if", "delete", "set_stream", "get_stream",
-	"add_tags", "purge_tags", "set_multi", "record_purges", "last_purges"}
+	"add_tags", "purge_tags", "set_multi", "record_purges", "last_purges", "lock_fill"}
 
 // storeErrorKinds are the kind labels of larder_store_call_errors_total.
 var storeErrorKinds = []string{"timeout", "unreachable", "canceled", "other"}
@@ -171,6 +171,21 @@ func (t *timedStore) GetLocal(key string) (*larder.Entry, bool) {
 		return lg.GetLocal(key)
 	}
 	return nil, false
+}
+
+// LockFill is the store's (larder.FillLocker), timed. A store without it
+// reports the lock held with a release that does nothing, as
+// larder.FillLocker allows of a wrapper: every node then fetches, as it
+// would with the store unwrapped.
+func (t *timedStore) LockFill(ctx context.Context, key string, ttl time.Duration) (func(), bool, error) {
+	fl, ok := t.s.(larder.FillLocker)
+	if !ok {
+		return func() {}, true, nil
+	}
+	start := time.Now()
+	release, held, err := fl.LockFill(ctx, key, ttl)
+	t.m.done(ctx, "lock_fill", start, err)
+	return release, held, err
 }
 
 // timedStreamer is a timedStore of a larder.BodyStreamer. Only the calls
