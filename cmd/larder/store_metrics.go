@@ -106,6 +106,7 @@ func instrumentStore(s larder.Store, sm *storeMetrics) larder.Store {
 		return s
 	}
 	t := &timedStore{s: fs, m: sm}
+	t.local, _ = s.(larder.LocalGetter)
 	bs, streams := s.(larder.BodyStreamer)
 	ts, tags := s.(larder.TagStore)
 	pr, records := s.(larder.PurgeRecorder)
@@ -124,8 +125,9 @@ func instrumentStore(s larder.Store, sm *storeMetrics) larder.Store {
 
 // timedStore times the calls of a store (see instrumentStore).
 type timedStore struct {
-	s fullStore
-	m *storeMetrics
+	s     fullStore
+	m     *storeMetrics
+	local larder.LocalGetter // the store's, if any: asked on every hit
 }
 
 func (t *timedStore) Get(ctx context.Context, key string) (*larder.Entry, error) {
@@ -167,8 +169,8 @@ func (t *timedStore) GetMulti(ctx context.Context, keys []string) ([]*larder.Ent
 // process memory. A store without it answers false, which is correct
 // (the cache then calls Get).
 func (t *timedStore) GetLocal(key string) (*larder.Entry, bool) {
-	if lg, ok := t.s.(larder.LocalGetter); ok {
-		return lg.GetLocal(key)
+	if t.local != nil {
+		return t.local.GetLocal(key)
 	}
 	return nil, false
 }
