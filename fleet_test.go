@@ -169,6 +169,72 @@ func TestFleetCoalescing(t *testing.T) {
 		}
 	})
 
+	t.Run("holder's response not stored", func(t *testing.T) {
+		// The holder releases at once; the waiter then takes the lock,
+		// finds nothing, and fetches.
+		s := newLockingStore(t)
+		var calls atomic.Int64
+		gate, entered := make(chan struct{}), make(chan struct{}, 2)
+		o := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			entered <- struct{}{}
+			<-gate
+			w.Header().Set("Cache-Control", "no-store")
+			_, _ = w.Write([]byte("private"))
+		})
+		a := larder.New(s, larder.WithFleetCoalescing(time.Minute))
+		b := larder.New(s, larder.WithFleetCoalescing(time.Minute))
+		s.tries = make(chan string, 1000)
+		done := make(chan *httptest.ResponseRecorder)
+		go func() { done <- fleetGet(a.Middleware(o), "/x") }()
+		<-entered
+		<-s.tries
+		go func() { done <- fleetGet(b.Middleware(o), "/x") }()
+		<-s.tries // b waits for a
+		close(gate)
+		w1, w2 := <-done, <-done
+		if n := calls.Load(); n != 2 || w1.Body.String() != "private" || w2.Body.String() != "private" {
+			t.Fatalf("%d origin requests, bodies %q %q", n, w1.Body.String(), w2.Body.String())
+		}
+		_, _ = a.Close(), b.Close() // the releases run behind the responses
+		if h := s.holder(flightKey("/x")); h != "" {
+			t.Errorf("the lock is still held by %q", h)
+		}
+	})
+
+	t.Run("other variant", func(t *testing.T) {
+		// The holder stores another variant: the waiter does not serve
+		// it, and fetches its own once the lock is free.
+		s := newLockingStore(t)
+		var calls atomic.Int64
+		gate, entered := make(chan struct{}), make(chan struct{}, 2)
+		o := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			entered <- struct{}{}
+			<-gate
+			w.Header().Set("Cache-Control", "max-age=60")
+			w.Header().Set("Vary", "Accept-Language")
+			_, _ = w.Write([]byte("lang " + r.Header.Get("Accept-Language")))
+		})
+		a := larder.New(s, larder.WithFleetCoalescing(time.Minute))
+		b := larder.New(s, larder.WithFleetCoalescing(time.Minute))
+		s.tries = make(chan string, 1000)
+		da, db := make(chan *httptest.ResponseRecorder), make(chan *httptest.ResponseRecorder)
+		go func() { da <- fleetGet(a.Middleware(o), "/v", "Accept-Language", "en") }()
+		<-entered
+		<-s.tries
+		go func() { db <- fleetGet(b.Middleware(o), "/v", "Accept-Language", "de") }()
+		<-s.tries
+		close(gate)
+		wa, wb := <-da, <-db
+		if wa.Body.String() != "lang en" || wb.Body.String() != "lang de" || calls.Load() != 2 {
+			t.Fatalf("%d origin requests, bodies %q %q", calls.Load(), wa.Body.String(), wb.Body.String())
+		}
+		if cs := wb.Header().Get("Cache-Status"); strings.Contains(cs, "collapsed") {
+			t.Errorf("the other variant's Cache-Status %q", cs)
+		}
+	})
+
 	t.Run("holder died", func(t *testing.T) {
 		s := newLockingStore(t)
 		o := &countingOrigin{s: s}
