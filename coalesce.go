@@ -66,6 +66,14 @@ func (x *exchange) join(key string) (other *Entry, done bool) {
 			c.flights.land(key, fl, stored, sec, now, until)
 		}()
 		x.r = x.r.WithContext(context.WithValue(ctx, leadingKey{}, leading{c, key}))
+		if x.fleetCoalesces() {
+			defer x.releaseFleet()
+			if stored = x.awaitFleet(key); stored != nil {
+				// Fetched by another process (fleet.go).
+				sec = vary.Key(stored.VaryNames, x.r.Header)
+				return nil, true
+			}
+		}
 		stored = x.fetch()
 		if stored != nil {
 			sec = vary.Key(stored.VaryNames, x.r.Header)

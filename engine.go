@@ -1,6 +1,7 @@
 package larder
 
 import (
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 )
@@ -20,10 +21,12 @@ type engine struct {
 	pending sync.WaitGroup // queued and running jobs
 	dropped atomic.Int64   // jobs refused because the queue was full
 
-	flights flights
+	flights  flights
+	fillLock FillLocker // the store's, with WithFleetCoalescing (fleet.go)
 
 	multi    MultiGetter // the store's, if it has one and is not local
 	localGet LocalGetter // the store's, if it has one and is not local
+	memo     *localMemo  // its entries' derived state (localmemo.go)
 	hints    varyHints   // Vary indexes last read, for multi (hints.go)
 
 	keeps    bool         // an EntryKeeper: responses go to it in compact form
@@ -52,6 +55,9 @@ func (c *Cache) initEngine() {
 		c.keeps = k.KeepsEntries()
 	}
 	c.tagStore, _ = c.store.(TagStore)
+	if c.cfg.fleet && c.cfg.coalesce {
+		c.fillLock, _ = c.store.(FillLocker)
+	}
 	c.multiSet, _ = c.store.(MultiSetter)
 	if c.tagStore == nil {
 		c.purgeRec, _ = c.store.(PurgeRecorder)
@@ -66,6 +72,9 @@ func (c *Cache) initEngine() {
 		c.queue = make(chan func(), c.cfg.writeQueue)
 		c.multi, _ = c.store.(MultiGetter)
 		c.localGet, _ = c.store.(LocalGetter)
+		if c.localGet != nil {
+			c.memo = &localMemo{seed: maphash.MakeSeed()}
+		}
 		c.streamer, _ = c.store.(BodyStreamer)
 	}
 }

@@ -56,7 +56,8 @@ type Event struct {
 	// or if there was none).
 	NotStored string
 	// Collapsed reports a request answered with the response that another,
-	// concurrent request for the same URL fetched (request coalescing); its
-	// Cache-Status has the collapsed parameter (RFC 9211 §2.6).
+	// concurrent request for the same URL fetched (request coalescing), in
+	// this process or, with WithFleetCoalescing, in another sharing the
+	// store; its Cache-Status has the collapsed parameter (RFC 9211 §2.6).
 	Collapsed bool
 }

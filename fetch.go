@@ -331,10 +331,26 @@ func (x *exchange) put(e *Entry) bool {
 // behind the response (write-behind). It reports whether they stored (or
 // were queued).
 func (x *exchange) write(job func() (bool, error)) bool {
+	u := x.unlock
+	if u != nil {
+		// The fleet's lock goes once the writes have run (fleet.go).
+		inner := job
+		job = func() (bool, error) {
+			defer u.done()
+			return inner()
+		}
+	}
 	if x.fill != nil {
-		return x.commitFill(job) // once the body is stored
+		// Once the body is stored. A fill that fails after this leaves
+		// the lock to its expiry.
+		ok := x.commitFill(job)
+		if ok {
+			x.unlock = nil
+		}
+		return ok
 	}
 	if x.c.local {
+		x.unlock = nil
 		ok, err := job()
 		if err != nil {
 			x.record(err)
@@ -351,6 +367,7 @@ func (x *exchange) write(job func() (bool, error)) bool {
 		x.ev.NotStored = reasonQueueFull
 		return false
 	}
+	x.unlock = nil
 	x.ev.Stored = true
 	return true
 }

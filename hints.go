@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/larder-cache/larder/internal/vary"
 )
@@ -24,9 +25,16 @@ const maxVaryHints = 1 << 16
 type varyHints struct {
 	mu sync.Mutex
 	m  map[string]*Entry
+	// n is len(m), written under mu: a lookup reads it first, and takes
+	// no lock while no URL has a hint (a stale read costs a hint, never
+	// correctness: a hint is checked against the index read with it).
+	n atomic.Int64
 }
 
 func (h *varyHints) get(key string) *Entry {
+	if h.n.Load() == 0 {
+		return nil
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.m[key]
@@ -34,8 +42,12 @@ func (h *varyHints) get(key string) *Entry {
 
 // set remembers idx as key's Vary index, or forgets key's when idx is nil.
 func (h *varyHints) set(key string, idx *Entry) {
+	if idx == nil && h.n.Load() == 0 {
+		return // every hit of a URL without Vary: nothing to forget
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	defer func() { h.n.Store(int64(len(h.m))) }()
 	if idx == nil {
 		delete(h.m, key)
 		return
@@ -73,8 +85,8 @@ func (x *exchange) readPrimary(ctx context.Context) (e, variant *Entry, vkey str
 	key := x.key
 	var es []*Entry
 	if c.localGet != nil {
-		if e0, ok := c.localGet.GetLocal(key); ok {
-			if v, ok := c.localGet.GetLocal(vk); ok {
+		if e0, ok := c.getLocal(key); ok {
+			if v, ok := c.getLocal(vk); ok {
 				es = []*Entry{e0, v}
 			}
 		}

@@ -50,6 +50,8 @@ type config struct {
 	coalesce       bool
 	coalesceWait   time.Duration
 	hitForMiss     time.Duration
+	fleet          bool            // WithFleetCoalescing (options_fleet.go)
+	fleetWait      time.Duration   // its wait, and the lock's ttl
 	key            cachekey.Config // options_key.go
 	writeConds     bool            // preconditions.go
 	client         bool            // the cache of a Transport (transport.go)

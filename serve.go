@@ -33,6 +33,7 @@ type exchange struct {
 	ownConds  bool        // the client's If-None-Match/If-Modified-Since are evaluated here
 	body      *storedBody // a stored body not in memory (stream_read.go)
 	fill      *fill       // a body on its way into the store (stream_fill.go)
+	unlock    *fleetLock  // a fill lock held for the fleet (fleet.go)
 	ev        Event
 }
 

@@ -256,3 +256,35 @@ type PurgeRecorder interface {
 	// time recorded for any of tags (the zero time for none).
 	LastPurges(ctx context.Context, tags []string) (hard, soft time.Time, err error)
 }
+
+// A FillLocker takes short locks that every process sharing the store sees,
+// so that of the concurrent misses of one URL across a fleet of caches one
+// goes to the origin and the others wait for the response it stores
+// (WithFleetCoalescing). The lock only saves origin requests: correctness
+// never depends on it (each process still stores only over what it read,
+// ConditionalStore), and a process that cannot tell whether another holds
+// it fetches.
+type FillLocker interface {
+	// LockFill takes the lock named key for ttl (ttl > 0) if no one holds
+	// it, and reports whether the caller now holds it. When it does,
+	// release gives the lock back, if the caller still holds it: a lock
+	// that expired and was taken by another since is left to its new
+	// holder. release may be called from any goroutine, at most once, and
+	// bounds its own work (it takes no context; it may give up after ttl,
+	// when the lock is gone anyway). When the caller does not hold the
+	// lock, release is nil.
+	//
+	// Taking a free lock is one atomic step with respect to every other
+	// LockFill of key, in this process and in any other sharing the store:
+	// of concurrent calls, at most one holds the lock. A lock no one
+	// releases is free once ttl has passed. Locks are kept apart from the
+	// entries: key may be, and usually is, the key of an entry, which the
+	// lock does not touch.
+	//
+	// A store that cannot lock across processes (one that wraps a store
+	// without locks) reports that the caller holds the lock, with a
+	// release that does nothing: every caller then fetches, as with a
+	// store without the capability. An error means the store failed; the
+	// cache then fetches.
+	LockFill(ctx context.Context, key string, ttl time.Duration) (release func(), held bool, err error)
+}

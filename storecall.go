@@ -45,7 +45,7 @@ func (c *Cache) get(ctx context.Context, key string) (*Entry, error) {
 		return e, nil
 	}
 	if c.localGet != nil {
-		if e, ok := c.localGet.GetLocal(key); ok {
+		if e, ok := c.getLocal(key); ok {
 			return e, nil
 		}
 	}

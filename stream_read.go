@@ -77,7 +77,7 @@ func (x *exchange) getAt(ctx context.Context, key string) (*Entry, error) {
 	}
 	if c.localGet != nil {
 		// What the store holds in process memory, whole, first (as c.get).
-		if e, ok := c.localGet.GetLocal(key); ok {
+		if e, ok := c.getLocal(key); ok {
 			return e, nil
 		}
 	}

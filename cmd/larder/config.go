@@ -48,6 +48,7 @@ type config struct {
 	upstreamMaxConns  int           // 0: unlimited
 	passHeaders       []string      // canonical names
 	maxErrorTTL       time.Duration // 0: no cap
+	fleetCoalescing   time.Duration // --fleet-coalescing; 0: off
 	maxKeySize        int
 	invalidateUnknown bool     // any method not known safe invalidates (RFC 9111 §4.4)
 	keyDropQuery      []string // query parameter names, NAME* a prefix
@@ -108,6 +109,7 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*
 	fs.Var(&bodyMinRate, "body-min-rate", "bytes per second (`SIZE`: 500, 1KiB, ...): each that many bytes of a request body received extend --body-timeout by 1s; 0: no extension, the whole body within --body-timeout")
 	fs.IntVar(&c.upstreamMaxConns, "upstream-max-conns", 0, "most connections (`N`) open to the upstream at once, requests beyond waiting for one; 0: unlimited")
 	fs.Var(&passHeaders, "pass-header", "forward the request field `NAME`, which the proxy strips by default, repeatable or comma-separated; the origin must then list it in Vary, since the cache keys without it. Stripped: "+strings.Join(proxy.StrippedFields(), ", "))
+	fs.DurationVar(&c.fleetCoalescing, "fleet-coalescing", 0, "fleet-wide coalescing: a miss waits up to `D` for another node sharing the store that is fetching the same URL (a short lock per URL in the store: redis, and tiered over redis), and is served what that node stored; at most D, also when that node dies; 0: off (each node coalesces its own misses)")
 	fs.DurationVar(&c.maxErrorTTL, "max-error-ttl", 5*time.Second, "longest an error response (status 400-599) is kept, fresh or stale, whatever its Cache-Control; 0: no cap")
 	fs.Var(&maxKey, "max-key-size", "`SIZE` of the longest cache key (the request's absolute URL, plus the fields it varies on); a request with a longer one is forwarded, and its response not stored")
 	fs.BoolVar(&c.invalidateUnknown, "invalidate-unknown-methods", true, "let a successful request with a method not known to be safe invalidate its URL (RFC 9111 §4.4); false: only the registered unsafe methods (POST, PUT, DELETE, PATCH, WebDAV's) do")
@@ -193,6 +195,7 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (*
 		{"shutdown-timeout", c.shutdownTimeout},
 		{"body-timeout", c.bodyTimeout},
 		{"max-error-ttl", c.maxErrorTTL},
+		{"fleet-coalescing", c.fleetCoalescing},
 	} {
 		if d.v < 0 {
 			return nil, fmt.Errorf("--%s must not be negative", d.name)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -118,7 +119,9 @@ func cachedOnly(d *daemon, path string) response {
 // response once the purge's (or the POST's) response is out; with the
 // tiered store, after at most the window store/tiered documents (the
 // delivery of one pub/sub message, bounded by its 1 s lease, which the test
-// allows, and reports what it took).
+// allows, and reports what it took). With --fleet-coalescing, a stampede
+// of concurrent misses of one URL across the three makes one origin
+// request.
 func TestFleet(t *testing.T) {
 	addrs := testCluster(t)
 	for _, tc := range []struct {
@@ -132,8 +135,13 @@ func TestFleet(t *testing.T) {
 		}, time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			o := newOrigin(t, cacheable)
-			args := []string{"--upstream", o.URL, "--store", tc.store(clusterPrefix(t, addrs))}
+			o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/stampede" {
+					time.Sleep(300 * time.Millisecond) // the origin's latency, not an expiry
+				}
+				cacheable(w, r)
+			})
+			args := []string{"--upstream", o.URL, "--store", tc.store(clusterPrefix(t, addrs)), "--fleet-coalescing", "5s"}
 			var nodes []*daemon
 			for range 3 {
 				nodes = append(nodes, startProcess(t, args))
@@ -204,6 +212,28 @@ func TestFleet(t *testing.T) {
 			if n := o.Calls(); n != 3 {
 				t.Fatalf("origin calls = %d, want 3 (two fills and the POST)", n)
 			}
+
+			// A stampede across the fleet: one origin request.
+			before := o.Calls()
+			const perNode = 10
+			var wg sync.WaitGroup
+			results := make([]response, 3*perNode)
+			for i := range results {
+				wg.Go(func() { results[i] = nodes[i%3].get("/stampede") })
+			}
+			wg.Wait()
+			statuses := map[string]int{}
+			for _, r := range results {
+				if r.StatusCode != 200 || r.body != "body of /stampede" {
+					t.Fatalf("stampede: %d %q", r.StatusCode, r.body)
+				}
+				statuses[r.Header.Get("Cache-Status")]++
+			}
+			t.Logf("stampede of %d requests over 3 nodes: %v", len(results), statuses)
+			if n := o.Calls() - before; n != 1 {
+				t.Fatalf("a stampede over 3 nodes made %d origin requests, want 1", n)
+			}
+
 			for i, d := range nodes {
 				if n := d.scrape()["larder_store_errors_total"]; n != 0 {
 					t.Errorf("node %d: larder_store_errors_total = %v", i, n)

@@ -206,6 +206,9 @@ func cacheOptions(cfg *config, o runOptions, m *metrics, logger *slog.Logger) []
 	if cfg.keepTagFields {
 		copts = append(copts, larder.WithKeepTagFields())
 	}
+	if cfg.fleetCoalescing > 0 {
+		copts = append(copts, larder.WithFleetCoalescing(cfg.fleetCoalescing))
+	}
 	if o.clock != nil {
 		copts = append(copts, larder.WithClock(o.clock))
 	}

@@ -22,7 +22,7 @@ import (
 
 // storeOps are the op labels, one per store method.
 var storeOps = []string{"get", "get_multi", "set", "set_if", "delete", "set_stream", "get_stream",
-	"add_tags", "purge_tags", "set_multi", "record_purges", "last_purges"}
+	"add_tags", "purge_tags", "set_multi", "record_purges", "last_purges", "lock_fill"}
 
 // storeErrorKinds are the kind labels of larder_store_call_errors_total.
 var storeErrorKinds = []string{"timeout", "unreachable", "canceled", "other"}
@@ -106,6 +106,7 @@ func instrumentStore(s larder.Store, sm *storeMetrics) larder.Store {
 		return s
 	}
 	t := &timedStore{s: fs, m: sm}
+	t.local, _ = s.(larder.LocalGetter)
 	bs, streams := s.(larder.BodyStreamer)
 	ts, tags := s.(larder.TagStore)
 	pr, records := s.(larder.PurgeRecorder)
@@ -124,8 +125,9 @@ func instrumentStore(s larder.Store, sm *storeMetrics) larder.Store {
 
 // timedStore times the calls of a store (see instrumentStore).
 type timedStore struct {
-	s fullStore
-	m *storeMetrics
+	s     fullStore
+	m     *storeMetrics
+	local larder.LocalGetter // the store's, if any: asked on every hit
 }
 
 func (t *timedStore) Get(ctx context.Context, key string) (*larder.Entry, error) {
@@ -167,8 +169,8 @@ func (t *timedStore) GetMulti(ctx context.Context, keys []string) ([]*larder.Ent
 // process memory. A store without it answers false, which is correct
 // (the cache then calls Get).
 func (t *timedStore) GetLocal(key string) (*larder.Entry, bool) {
-	if lg, ok := t.s.(larder.LocalGetter); ok {
-		return lg.GetLocal(key)
+	if t.local != nil {
+		return t.local.GetLocal(key)
 	}
 	return nil, false
 }
@@ -178,6 +180,21 @@ func (t *timedStore) GetLocal(key string) (*larder.Entry, bool) {
 func (t *timedStore) HonoursDeadline() bool {
 	d, ok := t.s.(larder.DeadlineStore)
 	return ok && d.HonoursDeadline()
+}
+
+// LockFill is the store's (larder.FillLocker), timed. A store without it
+// reports the lock held with a release that does nothing, as
+// larder.FillLocker allows of a wrapper: every node then fetches, as it
+// would with the store unwrapped.
+func (t *timedStore) LockFill(ctx context.Context, key string, ttl time.Duration) (func(), bool, error) {
+	fl, ok := t.s.(larder.FillLocker)
+	if !ok {
+		return func() {}, true, nil
+	}
+	start := time.Now()
+	release, held, err := fl.LockFill(ctx, key, ttl)
+	t.m.done(ctx, "lock_fill", start, err)
+	return release, held, err
 }
 
 // timedStreamer is a timedStore of a larder.BodyStreamer. Only the calls

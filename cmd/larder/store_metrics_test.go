@@ -127,6 +127,7 @@ func TestInstrumentKeepsCapabilities(t *testing.T) {
 		{"PurgeRecorder", is[larder.PurgeRecorder]},
 		{"LocalGetter", is[larder.LocalGetter]},
 		{"HonoursDeadline", honoursDeadline},
+		{"FillLocker", is[larder.FillLocker]},
 	}
 	for _, u := range urls {
 		sc, err := parseStore(u)
@@ -143,8 +144,9 @@ func TestInstrumentKeepsCapabilities(t *testing.T) {
 		}
 		for _, c := range caps {
 			// A wrapper may answer GetLocal for a store without it (always
-			// false, which is correct); every other capability must match.
-			if c.name == "LocalGetter" && !c.has(s) {
+			// false, which is correct), and LockFill (always held, which
+			// is too); every other capability must match.
+			if (c.name == "LocalGetter" || c.name == "FillLocker") && !c.has(s) {
 				continue
 			}
 			if c.has(w) != c.has(s) {

@@ -20,8 +20,9 @@
 // among go-redis's options.
 //
 // Besides larder.Store the store is a larder.ConditionalStore (SetIf is a
-// Lua script, atomic on the server) and a larder.MultiGetter (GetMulti is
-// one MGET for the keys of one URL, which share a hash slot). It is not a
+// Lua script, atomic on the server), a larder.MultiGetter (GetMulti is
+// one MGET for the keys of one URL, which share a hash slot) and a
+// larder.FillLocker (see "Fill locks"). It is not a
 // larder.NonBlockingStore, so the cache calls it under its store timeout, and
 // not a larder.BodyStreamer: bodies travel whole, bounded by
 // Options.MaxValueSize.
@@ -48,6 +49,19 @@
 // hash tag), and each store sharing a Redis database with other data (or
 // with another cache) should have its own.
 //
+// # Fill locks
+//
+// The store is also a larder.FillLocker, for fleet-wide coalescing
+// (larder.WithFleetCoalescing): the lock named k is the Redis key
+//
+//	<Prefix> "fill:{" <tag> "}" <k>
+//
+// apart from every entry's key (those follow the prefix with "{"), with
+// the tag of the entry k. LockFill is one SET NX PX of a random token,
+// which expires with the lock, so a process that dies holding a lock
+// holds it at most its ttl; release is a script that deletes the key only
+// while it holds the caller's token.
+//
 // # Value format
 //
 // The value under a key is
@@ -61,8 +75,9 @@
 // GETRANGE calls, without reading or decoding the entry, whatever its size.
 // Every value is a plain Redis string with an expiry (SET ... PX): the ttl
 // given to Set and SetIf, in whole milliseconds (rounded down; a ttl under
-// 1 ms stores nothing, as a ttl ≤ 0 does). The store writes no other key, so
-// everything it writes expires. Get and GetMulti fail with an error
+// 1 ms stores nothing, as a ttl ≤ 0 does). The store writes no other key
+// (but its tag index and fill locks, which expire too), so everything it
+// writes expires. Get and GetMulti fail with an error
 // wrapping larder.ErrEntryFormat on a value they cannot read (another
 // program's data under the prefix, a format from a later version, a value
 // cut short or altered), which the cache takes for a miss, and delete it if

@@ -66,6 +66,13 @@ func capGroups() []capGroup {
 			{"SetMulti", testSetMulti},
 			{"Expiry", testSetMultiExpiry},
 		}},
+		{"FillLocker", has[larder.FillLocker], []capTest{
+			{"Exclusive", testLockExclusive},
+			{"Apart", testLockApart},
+			{"Expiry", testLockExpiry},
+			{"Concurrent", testLockConcurrent},
+			{"CancelledContext", testLockCancelled},
+		}},
 		{"NonBlockingStore", has[larder.NonBlockingStore], []capTest{
 			{"CancelledContext", testNonBlocking},
 		}},

@@ -82,6 +82,14 @@
 //     every one that reported true has its key returned by the purge.
 //   - MultiSetter: SetMulti of 2,500 keys (one of them set before) stores
 //     the entry under each; of no keys does nothing; its entries expire.
+//   - FillLocker: a free lock is taken, a held one not until released or
+//     expired (by its ttl); locks of other keys, odd keys included, are
+//     independent; a lock neither touches nor is touched by the entry of
+//     its key (Set, Get, Delete); the release of a lock that expired leaves
+//     the lock its next holder took; of 16 concurrent LockFill calls one
+//     holds; a cancelled context fails, holding nothing. A store that
+//     reports every lock held (a wrapper that cannot lock, which
+//     larder.FillLocker allows) passes after that is checked.
 //   - NonBlockingStore: NonBlocking gives the same answer every time; if it
 //     is true, every call, of each capability the store has too, completes
 //     normally and at once with a cancelled context.
@@ -110,5 +118,5 @@
 // entry stored with a one-hour ttl must stay. That suits networked stores whose
 // ttl has a resolution of one second (memcached), and costs about 1 s of wall
 // time, and as much again for each capability group with an expiry test
-// (BodyStreamer, ConditionalStore, MultiGetter).
+// (BodyStreamer, ConditionalStore, MultiGetter, FillLocker).
 package storetest

@@ -34,7 +34,7 @@ func WithAdvance(advance func(d time.Duration)) Option {
 // Run runs the conformance suite against stores made by newStore, each subtest
 // with a fresh store. See the package doc for what is checked. The tests of an
 // optional capability (larder.BodyStreamer, larder.ConditionalStore,
-// larder.MultiGetter, larder.LocalGetter, larder.NonBlockingStore) run only if the stores have
+// larder.MultiGetter, larder.LocalGetter, larder.FillLocker, larder.NonBlockingStore, ...) run only if the stores have
 // it; otherwise their group is skipped.
 func Run(t *testing.T, newStore func(t *testing.T) larder.Store, opts ...Option) {
 	t.Helper()

@@ -108,4 +108,9 @@
 // (TestPurgeTagsAcrossNodes). Over an L2 without a tag index, tagged
 // responses are stored and a purge by tag fails with
 // larder.ErrTagsUnsupported.
+//
+// It is a larder.FillLocker, for fleet-wide coalescing: the L2's locks when
+// the L2 has them (store/redis), so that the nodes sharing the L2 share
+// them; over another L2 it reports every lock held, and each node fetches
+// for itself.
 package tiered
