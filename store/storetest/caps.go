@@ -66,6 +66,13 @@ func capGroups() []capGroup {
 			{"SetMulti", testSetMulti},
 			{"Expiry", testSetMultiExpiry},
 		}},
+		{"MetaRewriter", has[larder.MetaRewriter], []capTest{
+			{"KeepsBody", testRewriteKeepsBody},
+			{"Replaced", testRewriteReplaced},
+			{"NotKept", testRewriteNotKept},
+			{"Many", testRewriteMany},
+			{"Expiry", testRewriteExpiry},
+		}},
 		{"NonBlockingStore", has[larder.NonBlockingStore], []capTest{
 			{"CancelledContext", testNonBlocking},
 		}},
