@@ -27,23 +27,24 @@ var _ larder.MetaRewriter = (*Store)(nil)
 // head of most. A longer one is read again, whole.
 const headRead = 512
 
-// writeHeadsScript writes new heads: ARGV holds four arguments per key of
-// KEYS: the start of the value read up to the end of its Nonce ("" for
-// nothing), the length of the head read, the ttl in milliseconds ("0" to
-// delete instead), the new head. A key whose value still starts so (the
-// same Nonce: the entry read; for nothing, a key that holds nothing) gets
-// the new head followed by its body (the bytes after the old head), for
-// the ttl. It returns per key 1 when it wrote, else 0.
+// writeHeadsScript writes new heads: ARGV holds three arguments per key
+// of KEYS: the head read ("" for nothing), the ttl in milliseconds ("0" to
+// delete instead), the new head. A key whose value still starts with the
+// head read (its Nonce, so the entry read, and its metadata, so where its
+// body starts; for nothing, a key that holds nothing) gets the new head
+// followed by its body (the bytes after the old head), for the ttl. It
+// returns per key 1 when it wrote, else 0.
 const writeHeadsScript = `
 local out = {}
 for i, key in ipairs(KEYS) do
-  local j = 4 * (i - 1)
-  local read, old, ms, new = ARGV[j+1], tonumber(ARGV[j+2]), ARGV[j+3], ARGV[j+4]
+  local j = 3 * (i - 1)
+  local read, ms, new = ARGV[j+1], ARGV[j+2], ARGV[j+3]
+  local old = #read
   local same
   if read == '' then
     same = redis.call('EXISTS', key) == 0
   else
-    same = redis.call('GETRANGE', key, 0, #read - 1) == read
+    same = redis.call('GETRANGE', key, 0, old - 1) == read
   end
   out[i] = 0
   if same then
@@ -127,7 +128,7 @@ func (s *Store) RewriteMeta(ctx context.Context, keys []string, rewrite func(key
 		}
 		g.idx = append(g.idx, i)
 		g.keys = append(g.keys, rkeys[i])
-		g.args = append(g.args, h.start, len(h.head), ms, newHead)
+		g.args = append(g.args, h.head, ms, newHead)
 	}
 	if err := s.evalGroups(ctx, writeHeads, writes); err != nil {
 		return nil, fmt.Errorf("redis: RewriteMeta: %w", err)
@@ -212,7 +213,6 @@ func headLen(b string) int {
 type head struct {
 	e       *larder.Entry // without its body; nil for nothing
 	head    string        // the head: up to the end of the entry's metadata
-	start   string        // its start, up to the end of the Nonce
 	bodyLen int64         // -1 for a nil body
 }
 
@@ -235,7 +235,7 @@ func parseHead(b string) (h head, ok bool) {
 	if binary.BigEndian.Uint64(enc[9:17]) == 0 {
 		bodyLen = -1 // a nil body
 	}
-	return head{e: e, head: b[:n], start: b[:valueHeader+k], bodyLen: bodyLen}, true
+	return head{e: e, head: b[:n], bodyLen: bodyLen}, true
 }
 
 // encodeHead returns the head of e (its Body ignored) stored for ttl with
