@@ -36,6 +36,7 @@ type engine struct {
 	cond      ConditionalStore // the store's, if it has one (generation.go)
 	tagStore  TagStore         // the store's, if it has one (purge.go)
 	multiSet  MultiSetter      // the store's, if it has one (invalidate_keys.go)
+	rewriter  MetaRewriter     // the store's, if it has one and is not local (purge_soft.go)
 	purgeRec  PurgeRecorder    // the store's, if it has one and no TagStore (purge_records.go)
 	genPrefix string
 	genSeq    atomic.Uint64
@@ -71,6 +72,7 @@ func (c *Cache) initEngine() {
 	if !c.local {
 		c.queue = make(chan func(), c.cfg.writeQueue)
 		c.multi, _ = c.store.(MultiGetter)
+		c.rewriter, _ = c.store.(MetaRewriter)
 		c.localGet, _ = c.store.(LocalGetter)
 		if c.localGet != nil {
 			c.memo = &localMemo{seed: maphash.MakeSeed()}

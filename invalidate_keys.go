@@ -52,16 +52,18 @@ func (c *Cache) invalidateKey(ctx context.Context, key string) error {
 
 // multiSetMin is the number of keys above which an invalidation writes its
 // tombstones with SetMulti, when the store has it; multiSetChunk is how many
-// keys one SetMulti call (under the store timeout) takes.
+// keys one SetMulti call (under the store timeout) takes: on Redis, 64 SETs
+// of a tombstone (about 200 bytes each) fit in the 16 KiB that Redis reads
+// from a connection at once, and so hold it for one read's commands only.
 const (
 	multiSetMin      = 16
-	multiSetChunk    = 32
+	multiSetChunk    = 64
 	multiSetParallel = 1
 )
 
 // tombstoneMany writes one tombstone at every key with the store's
 // SetMulti, multiSetChunk keys a call, at most multiSetParallel calls at
-// once, and reports the first error. Small chunks, few at once: a chunk
+// once, and reports the first error. Small chunks, one at a time: a chunk
 // holds a Redis server for its length, and the hits of other requests wait
 // behind it (see BENCHMARKS.md, purge by tag).
 func (c *Cache) tombstoneMany(ctx context.Context, keys []string) error {

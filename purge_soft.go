@@ -37,9 +37,11 @@ import (
 // other writes keep replacing the entry it read.
 const maxSoftTries = 4
 
-// softenKeys soft-purges each primary key at now: at most
-// maxParallelDeletes at once, returning when all are done, with the first
-// error. Flights under way for the keys give their response to no waiter.
+// softenKeys soft-purges each primary key at now, returning when all are
+// done, with the first error: many keys on a store over a network in
+// chunks (softenMany), else one key at a time (at most maxParallelDeletes
+// at once). Flights under way for the keys give their response to no
+// waiter.
 func (c *Cache) softenKeys(ctx context.Context, keys []string, now time.Time) error {
 	for _, k := range keys {
 		c.flights.taint(k)
@@ -52,7 +54,7 @@ func (c *Cache) softenKeys(ctx context.Context, keys []string, now time.Time) er
 		}
 		return nil
 	}
-	if c.multi != nil && len(keys) > multiSetMin {
+	if (c.rewriter != nil || c.multi != nil) && len(keys) > multiSetMin {
 		return c.softenMany(ctx, keys, now)
 	}
 	return inParallel(keys, maxParallelDeletes, func(k string) error { return c.softenKey(ctx, k, now) })
@@ -75,34 +77,15 @@ func (c *Cache) softenKey(ctx context.Context, key string, now time.Time) error 
 // whether it is done; false means another write replaced e meanwhile, and
 // the key is to be read again.
 func (c *Cache) softenEntry(ctx context.Context, key string, e *Entry, now time.Time) (bool, error) {
-	if e == nil || e.Kind == KindTombstone {
+	ne, ttl, write := c.softened(e, now)
+	switch {
+	case !write:
+		return true, nil
+	case ne.Kind == KindTombstone:
 		// Nothing to mark: a purge of nothing, whose tombstone stops
 		// a fill under way as Purge's does.
 		return true, c.invalidateKey(ctx, key)
-	}
-	ttl := e.Expires.Sub(c.cfg.now())
-	var ne *Entry
-	switch e.Kind {
-	case KindResponse:
-		if e.RequestTime.After(now) || ttl <= 0 {
-			return true, nil
-		}
-		// Rewritten with a fresh Nonce even when stale already, so
-		// that a revalidation under way cannot store over it.
-		v := *staleAt(e, now)
-		v.Nonce = c.newGen()
-		ne = &v
-	case KindVary:
-		if !e.ResponseTime.Before(now) || ttl <= 0 {
-			return true, nil
-		}
-		v := *e
-		v.ResponseTime = now
-		ne = &v
-	default:
-		return true, nil
-	}
-	if c.cond == nil {
+	case c.cond == nil:
 		return true, c.set(ctx, key, ne, ttl)
 	}
 	return storeCall(c, ctx, "setif", key, func(ctx context.Context) (bool, error) {
@@ -110,11 +93,52 @@ func (c *Cache) softenEntry(ctx context.Context, key string, e *Entry, now time.
 	})
 }
 
-// softenMany is softenKeys on a store over a network with GetMulti: the
-// keys are read softChunk at a time, one call each, then rewritten one by
-// one (a key another write changed meanwhile is read again by itself);
-// at most maxParallelDeletes chunks at once.
+// softened returns what a soft purge at now writes where e (nil: nothing)
+// was read, for how long, and whether it writes anything: e made stale,
+// with a fresh Nonce; a tombstone where nothing or a tombstone was; or
+// nothing, where e is newer than the purge, expired, or of another kind.
+// Only the Nonce and the lifetime of a response change (the ResponseTime
+// of a Vary index): every other field, the header fields and the body, is
+// the one read.
+func (c *Cache) softened(e *Entry, now time.Time) (ne *Entry, ttl time.Duration, write bool) {
+	if e == nil || e.Kind == KindTombstone {
+		return c.tombstone(c.cfg.now()), TombstoneTTL, true
+	}
+	ttl = e.Expires.Sub(c.cfg.now())
+	switch e.Kind {
+	case KindResponse:
+		if e.RequestTime.After(now) || ttl <= 0 {
+			return nil, 0, false
+		}
+		// Rewritten with a fresh Nonce even when stale already, so
+		// that a revalidation under way cannot store over it.
+		v := *staleAt(e, now)
+		v.Nonce = c.newGen()
+		return &v, ttl, true
+	case KindVary:
+		if !e.ResponseTime.Before(now) || ttl <= 0 {
+			return nil, 0, false
+		}
+		v := *e
+		v.ResponseTime = now
+		return &v, ttl, true
+	}
+	return nil, 0, false
+}
+
+// softenMany is softenKeys on a store over a network with RewriteMeta or
+// GetMulti, softChunk keys at a time. With RewriteMeta, one call rewrites
+// a chunk, at most softParallel chunks at once: the store's calls are few
+// and large, and more at once would hold a Redis server from the hits of
+// other requests. With GetMulti, one call reads a chunk, then its keys are
+// rewritten one by one, at most maxParallelDeletes chunks at once. A key
+// another write changed meanwhile is then read again by itself.
 func (c *Cache) softenMany(ctx context.Context, keys []string, now time.Time) error {
+	if c.rewriter != nil {
+		return inParallel(chunks(keys, softChunk), softParallel, func(chunk []string) error {
+			return c.softenChunk(ctx, chunk, now)
+		})
+	}
 	return inParallel(chunks(keys, softChunk), maxParallelDeletes, func(chunk []string) error {
 		es, err := storeCall(c, ctx, "getmulti", chunk[0], func(ctx context.Context) ([]*Entry, error) {
 			return c.multi.GetMulti(ctx, chunk)
@@ -136,8 +160,35 @@ func (c *Cache) softenMany(ctx context.Context, keys []string, now time.Time) er
 	})
 }
 
-// softChunk is how many keys softenMany reads in one GetMulti.
-const softChunk = 32
+// softenChunk soft-purges the keys of chunk with one RewriteMeta call:
+// only the metadata of the entries changes (softened), their bodies stay
+// in the store. Each key the call did not rewrite (another write replaced
+// the entry read, or the store cannot rewrite it so), every key of a call
+// that failed, is then soft-purged by itself, reading it again.
+func (c *Cache) softenChunk(ctx context.Context, chunk []string, now time.Time) error {
+	retry, err := storeCall(c, ctx, "rewritemeta", chunk[0], func(ctx context.Context) ([]string, error) {
+		return c.rewriter.RewriteMeta(ctx, chunk, func(_ string, e *Entry) (*Entry, time.Duration, bool) {
+			return c.softened(e, now)
+		})
+	})
+	if err != nil {
+		retry = chunk
+	}
+	var first error
+	for _, k := range retry {
+		if err := c.softenKey(ctx, k, now); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// softChunk is how many keys softenMany reads in one store call, and
+// softParallel how many chunks it rewrites at once with RewriteMeta.
+const (
+	softChunk    = 128
+	softParallel = 1
+)
 
 // staleAt returns e as a response stale from t on: a copy whose lifetime is
 // at most its age at t (RFC 9111 §4.2.3), or e itself if it is so already.

@@ -203,6 +203,7 @@ func purgeStores() []purgeStore {
 			return s
 		}, []int{10_000, 100_000}},
 		{"redis", newBenchRedis, []int{10_000, 100_000}},
+		{"redis-cluster", newBenchRedisCluster, []int{100_000}},
 		{"disk", func(tb testing.TB) larder.Store {
 			s, err := disk.Open(tb.TempDir(), disk.Options{MaxBytes: 4 << 30})
 			if err != nil {
@@ -222,22 +223,55 @@ func newBenchRedis(tb testing.TB) larder.Store {
 		tb.Skip("LARDER_TEST_REDIS is not set")
 	}
 	c := goredis.NewClient(&goredis.Options{Addr: addr, ContextTimeoutEnabled: true, PoolSize: 32})
+	return newBenchRedisOn(tb, c, func(ctx context.Context, prefix string) { unlinkUnder(ctx, c, prefix) })
+}
+
+// newBenchRedisCluster is newBenchRedis on the Redis Cluster that
+// LARDER_TEST_REDIS_CLUSTER names (host:port,host:port,...).
+func newBenchRedisCluster(tb testing.TB) larder.Store {
+	addrs := os.Getenv("LARDER_TEST_REDIS_CLUSTER")
+	if addrs == "" {
+		tb.Skip("LARDER_TEST_REDIS_CLUSTER is not set")
+	}
+	c := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: strings.Split(addrs, ","), ContextTimeoutEnabled: true, PoolSize: 32})
+	return newBenchRedisOn(tb, c, func(ctx context.Context, prefix string) {
+		_ = c.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error {
+			unlinkUnder(ctx, m, prefix)
+			return nil
+		})
+	})
+}
+
+// unlinkUnder deletes the keys under prefix on one server, 1,000 at a
+// time (one at a time: on a cluster node, keys of many slots).
+func unlinkUnder(ctx context.Context, c *goredis.Client, prefix string) {
+	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var keys []string
+	flush := func() {
+		_, _ = c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for _, k := range keys {
+				p.Unlink(ctx, k)
+			}
+			return nil
+		})
+		keys = keys[:0]
+	}
+	for iter.Next(ctx) {
+		if keys = append(keys, iter.Val()); len(keys) == 1000 {
+			flush()
+		}
+	}
+	flush()
+}
+
+// newBenchRedisOn returns a store on c under a prefix of its own, whose
+// keys clean deletes at the end.
+func newBenchRedisOn(tb testing.TB, c goredis.UniversalClient, clean func(ctx context.Context, prefix string)) larder.Store {
 	var r [6]byte
 	_, _ = rand.Read(r[:])
 	prefix := "larder-bench:" + hex.EncodeToString(r[:]) + ":"
 	tb.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			if keys = append(keys, iter.Val()); len(keys) == 1000 {
-				c.Unlink(ctx, keys...)
-				keys = keys[:0]
-			}
-		}
-		if len(keys) > 0 {
-			c.Unlink(ctx, keys...)
-		}
+		clean(context.Background(), prefix)
 		c.Close()
 	})
 	s, err := redis.New(c, redis.Options{Prefix: prefix})

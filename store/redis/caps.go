@@ -82,10 +82,12 @@ func (s *Store) SetIf(ctx context.Context, key string, e *larder.Entry, ttl time
 }
 
 // GetMulti returns the entries stored under keys, in order, nil for a key
-// that holds none (see larder.MultiGetter). The keys of one URL share a hash
-// tag and are read by one MGET; keys of several tags by one MGET per tag, sent
-// together in a pipeline (one round trip to each node that holds some). A
-// value that cannot be decoded fails the whole call.
+// that holds none (see larder.MultiGetter). The keys are read by MGET:
+// one for all of them on a standalone server, one per hash slot on a
+// cluster (the keys of one URL share a hash tag, and so a slot), one per
+// hash tag with any other client; several MGETs go together in a pipeline
+// (one round trip to each node that holds some). A value that cannot be
+// decoded fails the whole call.
 func (s *Store) GetMulti(ctx context.Context, keys []string) ([]*larder.Entry, error) {
 	out := make([]*larder.Entry, len(keys))
 	if len(keys) == 0 {
@@ -95,20 +97,26 @@ func (s *Store) GetMulti(ctx context.Context, keys []string) ([]*larder.Entry, e
 		return nil, err
 	}
 
-	// Group the keys by hash tag, in the order of their first appearance.
+	// Group the keys, in the order of their first appearance.
 	type group struct {
 		idx  []int    // indexes in keys
 		keys []string // the Redis keys
 		cmd  *goredis.SliceCmd
 	}
 	var groups []*group
-	byTag := make(map[string]*group, 2)
+	byGroup := make(map[int]*group, 2)
+	lastTag, lastGroup := "", 0
 	for i, k := range keys {
 		tag := Tag(k)
-		g := byTag[tag]
+		gi := lastGroup
+		if i == 0 || tag != lastTag {
+			gi = s.group(tag, i)
+			lastTag, lastGroup = tag, gi
+		}
+		g := byGroup[gi]
 		if g == nil {
 			g = &group{}
-			byTag[tag] = g
+			byGroup[gi] = g
 			groups = append(groups, g)
 		}
 		g.idx = append(g.idx, i)
@@ -177,4 +185,36 @@ func ClientHonoursDeadline(c goredis.UniversalClient) bool {
 		return c.Options().ContextTimeoutEnabled
 	}
 	return false
+}
+
+// group returns the group of keys that a command on several keys may take
+// a key of hash tag tag, the i-th key of a call, with: one server takes
+// any keys in one command (0); a cluster those of one hash slot (1 + the
+// slot); any other client (a ring, which shards by hash tag) one key at a
+// time (-1 - i).
+func (s *Store) group(tag string, i int) int {
+	switch s.c.(type) {
+	case *goredis.Client:
+		return 0
+	case *goredis.ClusterClient:
+		return 1 + int(hashSlot(tag))
+	}
+	return -1 - i
+}
+
+// hashSlot is the Redis Cluster hash slot of a key whose hash tag is tag:
+// CRC16 (XMODEM) of the tag, modulo 16384.
+func hashSlot(tag string) uint16 {
+	var crc uint16
+	for i := 0; i < len(tag); i++ {
+		crc ^= uint16(tag[i]) << 8
+		for range 8 {
+			if crc&0x8000 != 0 {
+				crc = crc<<1 ^ 0x1021
+			} else {
+				crc <<= 1
+			}
+		}
+	}
+	return crc % 16384
 }

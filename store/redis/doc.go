@@ -21,8 +21,13 @@
 //
 // Besides larder.Store the store is a larder.ConditionalStore (SetIf is a
 // Lua script, atomic on the server), a larder.MultiGetter (GetMulti is
-// one MGET for the keys of one URL, which share a hash slot) and a
-// larder.FillLocker (see "Fill locks"). It is not a
+// one MGET for the keys of one URL, which share a hash slot; of one hash
+// slot of a cluster; of all on one server), for purges a larder.TagStore,
+// a larder.MultiSetter and a larder.MetaRewriter (a soft purge rewrites
+// the metadata of many entries, splicing each new head with the stored
+// body on the server: no body is read or sent), a larder.FillLocker (see
+// "Fill locks") and, with a client made with ContextTimeoutEnabled, a
+// larder.DeadlineStore. It is not a
 // larder.NonBlockingStore, so the cache calls it under its store timeout, and
 // not a larder.BodyStreamer: bodies travel whole, bounded by
 // Options.MaxValueSize.
@@ -105,9 +110,11 @@
 //
 //   - Each call is one Redis command (GET, SET, DEL, or one EVALSHA for
 //     SetIf) on one key, atomic on the server. GetMulti reads the keys of one
-//     hash tag with one MGET, atomic too; keys of different tags are read by
-//     separate MGETs (sent in one pipeline), not at one instant, which
-//     larder.MultiGetter allows.
+//     hash slot (all of them, on one server) with one MGET, atomic too;
+//     keys of different slots are read by separate MGETs (sent in one
+//     pipeline), not at one instant, which larder.MultiGetter allows.
+//     RewriteMeta compares each key's Nonce and writes its new head in one
+//     Lua script (several keys of one slot a call), as SetIf does.
 //   - SetIf compares the Nonce and writes in one Lua script, so of
 //     concurrent SetIf calls with the same generation, from any number of
 //     processes, at most one stores: the cache's invalidation tombstones and

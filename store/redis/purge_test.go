@@ -218,15 +218,16 @@ func TestFleetPurgeStress(t *testing.T) {
 	}
 }
 
-// TestFleetSoftPurgeMany: a soft purge of a tag over many URLs (read in
-// batches with GetMulti) leaves every one stale on every node.
+// TestFleetSoftPurgeMany: a soft purge of a tag over many URLs (several
+// chunks of RewriteMeta) leaves every one stale, with its body, on every
+// node.
 func TestFleetSoftPurgeMany(t *testing.T) {
 	for _, sv := range servers {
 		t.Run(sv.name, func(t *testing.T) {
 			clk := fakeclock.New(time.Now())
 			caches := fleet(t, sv, 2, larder.WithClock(clk.Now))
 			o := &tagged{tags: map[string]string{}}
-			const n = 80
+			const n = 300
 			for i := range n {
 				o.tags[fmt.Sprintf("/m/%d", i)] = "many"
 			}
@@ -242,8 +243,9 @@ func TestFleetSoftPurgeMany(t *testing.T) {
 			clk.Advance(2 * time.Second)
 			for i := range n {
 				w := serve(hb, "GET", fmt.Sprintf("/m/%d", i))
-				if !strings.Contains(w.Header().Get("Cache-Status"), "detail=stale-while-revalidate") {
-					t.Fatalf("/m/%d after the soft purge: %q", i, w.Header().Get("Cache-Status"))
+				if !strings.Contains(w.Header().Get("Cache-Status"), "detail=stale-while-revalidate") ||
+					!strings.HasPrefix(w.Body.String(), fmt.Sprintf("/m/%d ", i)) {
+					t.Fatalf("/m/%d after the soft purge: %q %q", i, w.Header().Get("Cache-Status"), w.Body)
 				}
 			}
 		})

@@ -73,6 +73,13 @@ func capGroups() []capGroup {
 			{"Concurrent", testLockConcurrent},
 			{"CancelledContext", testLockCancelled},
 		}},
+		{"MetaRewriter", has[larder.MetaRewriter], []capTest{
+			{"KeepsBody", testRewriteKeepsBody},
+			{"Replaced", testRewriteReplaced},
+			{"NotKept", testRewriteNotKept},
+			{"Many", testRewriteMany},
+			{"Expiry", testRewriteExpiry},
+		}},
 		{"NonBlockingStore", has[larder.NonBlockingStore], []capTest{
 			{"CancelledContext", testNonBlocking},
 		}},

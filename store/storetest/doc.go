@@ -90,6 +90,14 @@
 //     holds; a cancelled context fails, holding nothing. A store that
 //     reports every lock held (a wrapper that cannot lock, which
 //     larder.FillLocker allows) passes after that is checked.
+//   - MetaRewriter: RewriteMeta hands the rewrite each entry without its
+//     body (nil for a key that holds none) and stores what it returns with
+//     the stored body, never the returned one's (a 100 kB body, a head of
+//     2 kB, an empty and a nil body); a key it declines stays as it was; a
+//     key written, deleted or filled between the read and the write keeps
+//     that other write and is returned, as is one whose rewrite the store
+//     would not keep (a ttl ≤ 0), which is removed; 300 keys in one call
+//     are each rewritten with their own body; the rewritten entry expires.
 //   - NonBlockingStore: NonBlocking gives the same answer every time; if it
 //     is true, every call, of each capability the store has too, completes
 //     normally and at once with a cancelled context.

@@ -34,8 +34,10 @@ func WithAdvance(advance func(d time.Duration)) Option {
 // Run runs the conformance suite against stores made by newStore, each subtest
 // with a fresh store. See the package doc for what is checked. The tests of an
 // optional capability (larder.BodyStreamer, larder.ConditionalStore,
-// larder.MultiGetter, larder.LocalGetter, larder.FillLocker, larder.NonBlockingStore, ...) run only if the stores have
-// it; otherwise their group is skipped.
+// larder.MultiGetter, larder.LocalGetter, larder.TagStore,
+// larder.MultiSetter, larder.MetaRewriter, larder.FillLocker,
+// larder.DeadlineStore, larder.NonBlockingStore, larder.EntryKeeper) run
+// only if the stores have it; otherwise their group is skipped.
 func Run(t *testing.T, newStore func(t *testing.T) larder.Store, opts ...Option) {
 	t.Helper()
 	var c config

@@ -101,8 +101,9 @@
 // the L1 holds whole bodies.
 //
 // For purge by tag and prefix it is a larder.TagStore (the L2's tag index
-// and purge records, where every node sees them) and a larder.MultiSetter:
-// a purge's tombstones go to the L2 in one call when the L2 has SetMulti,
+// and purge records, where every node sees them), a larder.MultiSetter and
+// a larder.MetaRewriter: a purge's tombstones go to the L2 in one call when
+// the L2 has SetMulti (a soft purge's rewrites when it has RewriteMeta),
 // and their keys are published in pipelines, so that a purge by tag evicts
 // every node's L1 as any write does, within the window above
 // (TestPurgeTagsAcrossNodes). Over an L2 without a tag index, tagged

@@ -2,6 +2,7 @@ package tiered
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,11 +10,12 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// Purge by tag (larder.TagStore, larder.MultiSetter) is the L2's: the tag
-// index and the purge records live where every node sees them, and a purge
-// writes its tombstones through this store, so each purged key is evicted
-// from every node's L1 as any other write is (the window of the package
-// doc applies).
+// Purge by tag (larder.TagStore, larder.MultiSetter, larder.MetaRewriter)
+// is the L2's: the tag index and the purge records live where every node
+// sees them, and a purge writes its tombstones (or, soft, its stale
+// entries) through this store, so each purged key is evicted from every
+// node's L1 as any other write is (the window of the package doc
+// applies).
 
 // AddTags is the L2's AddTags when the L2 is a larder.TagStore. Over an L2
 // without one it records nothing and reports true, and PurgeTags fails:
@@ -36,12 +38,12 @@ func (s *Store) PurgeTags(ctx context.Context, tags []string, now time.Time, kee
 	return ts.PurgeTags(ctx, tags, now, keep)
 }
 
-// publishBatch is how many evictions SetMulti publishes in one pipeline.
+// publishBatch is how many evictions wroteMany publishes in one pipeline.
 const publishBatch = 1000
 
 // SetMulti stores e under each of keys in the L2 (in one call when the L2
 // is a larder.MultiSetter, else key by key), then evicts the keys from
-// every node's L1, publishing them in pipelines of publishBatch messages.
+// every node's L1 (wroteMany).
 func (s *Store) SetMulti(ctx context.Context, keys []string, e *larder.Entry, ttl time.Duration) error {
 	if ms, ok := s.l2.(larder.MultiSetter); ok {
 		err := ms.SetMulti(ctx, keys, e, ttl)
@@ -59,6 +61,69 @@ func (s *Store) SetMulti(ctx context.Context, keys []string, e *larder.Entry, tt
 			}
 		}
 	}
+	return s.wroteMany(ctx, keys)
+}
+
+// RewriteMeta is the L2's RewriteMeta (larder.MetaRewriter), or over an L2
+// without one a Get and a SetIf of each key (the body read is written
+// back), after which the keys are evicted from every node's L1
+// (wroteMany).
+func (s *Store) RewriteMeta(ctx context.Context, keys []string, rewrite func(key string, e *larder.Entry) (*larder.Entry, time.Duration, bool)) ([]string, error) {
+	var retry []string
+	var err error
+	if mr, ok := s.l2.(larder.MetaRewriter); ok {
+		retry, err = mr.RewriteMeta(ctx, keys, rewrite)
+	} else {
+		retry, err = s.rewriteEach(ctx, keys, rewrite)
+	}
+	if err != nil {
+		for _, k := range keys {
+			s.evict(k) // the L2 may have changed
+		}
+		return nil, err
+	}
+	return retry, s.wroteMany(ctx, keys)
+}
+
+// rewriteEach is RewriteMeta on the L2 one key at a time, with Get and
+// SetIf.
+func (s *Store) rewriteEach(ctx context.Context, keys []string, rewrite func(key string, e *larder.Entry) (*larder.Entry, time.Duration, bool)) ([]string, error) {
+	var retry []string
+	for _, k := range keys {
+		e, err := s.l2.Get(ctx, k)
+		if err != nil && !errors.Is(err, larder.ErrNotFound) {
+			return nil, err
+		}
+		var meta *larder.Entry
+		gen := ""
+		if e != nil {
+			v := *e
+			v.Body = nil
+			meta, gen = &v, e.Nonce
+		}
+		ne, ttl, write := rewrite(k, meta)
+		if !write {
+			continue
+		}
+		v := *ne
+		v.Body = nil
+		if e != nil {
+			v.Body = e.Body
+		}
+		ok, err := s.l2.SetIf(ctx, k, &v, ttl, gen)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			retry = append(retry, k)
+		}
+	}
+	return retry, nil
+}
+
+// wroteMany evicts keys from this node's L1 and from the others',
+// publishing them in pipelines of publishBatch messages.
+func (s *Store) wroteMany(ctx context.Context, keys []string) error {
 	for _, k := range keys {
 		s.evict(k)
 	}
