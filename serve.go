@@ -20,6 +20,7 @@ type exchange struct {
 	reqCC  cachecontrol.Directives
 	rf     reqFields // the request's fields that serving from the cache reads
 	shared bool      // false when the request is keyed per user (private for that user)
+	rfSet  bool      // rf is gathered already (a Transport gathers it first)
 
 	key       string    // primary key: the request's absolute URI in normal form
 	user      string    // per-user routes: the user's key part (or anonymous); else ""
@@ -82,7 +83,9 @@ func (x *exchange) fromCache() bool {
 		x.ev.Outcome, x.pass = OutcomeMethod, passMethod
 		return x.writePreconditionFailed()
 	}
-	x.rf = gatherFields(r.Header)
+	if !x.rfSet {
+		x.rf = gatherFields(r.Header)
+	}
 	if x.rf.upgrade {
 		x.ev.Outcome, x.pass = OutcomeBypass, passBypass
 		return false

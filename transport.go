@@ -97,7 +97,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, errBadTransport
 	}
-	if req.Header["Upgrade"] != nil || req.Method == http.MethodConnect {
+	// The fields the cache reads, gathered in one pass, the engine's
+	// included (gatherFields).
+	rf := gatherFields(req.Header)
+	if rf.upgrade || req.Method == http.MethodConnect {
 		// A connection taken over (WebSocket, a tunnel): the response
 		// body is the connection itself, never stored, nor copied.
 		return t.base.RoundTrip(req)
@@ -114,7 +117,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	hr := &hitResponse{}
 	// The exchange stays on the stack while the cache answers by itself;
 	// it moves to the heap only when the origin is called.
-	x := exchange{c: c, w: hr, next: transportOrigin{t}, shared: c.cfg.shared}
+	x := exchange{c: c, w: hr, next: transportOrigin{t}, shared: c.cfg.shared, rf: rf, rfSet: true}
 	x.ev.Request = req
 	x.key, x.r = c.target(r)
 	hit, err := hitFromCache(&x)
