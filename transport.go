@@ -97,10 +97,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, errBadTransport
 	}
+	// The exchange stays on the stack while the cache answers by itself;
+	// it moves to the heap only when the origin is called. It is set
+	// field by field: a composite literal is built aside, then copied
+	// (608 bytes).
+	var x exchange
 	// The fields the cache reads, gathered in one pass, the engine's
 	// included (gatherFields).
-	rf := gatherFields(req.Header)
-	if rf.upgrade || req.Method == http.MethodConnect {
+	x.rf, x.rfSet = gatherFields(req.Header), true
+	if x.rf.upgrade || req.Method == http.MethodConnect {
 		// A connection taken over (WebSocket, a tunnel): the response
 		// body is the connection itself, never stored, nor copied.
 		return t.base.RoundTrip(req)
@@ -115,9 +120,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	c := t.c
 	hr := &hitResponse{}
-	// The exchange stays on the stack while the cache answers by itself;
-	// it moves to the heap only when the origin is called.
-	x := exchange{c: c, w: hr, next: transportOrigin{t}, shared: c.cfg.shared, rf: rf, rfSet: true}
+	x.c, x.w, x.next, x.shared = c, hr, transportOrigin{t}, c.cfg.shared
 	x.ev.Request = req
 	x.key, x.r = c.target(r)
 	hit, err := hitFromCache(&x)
