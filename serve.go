@@ -39,8 +39,10 @@ type exchange struct {
 
 func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler, rt *route) {
 	// The exchange stays on the stack while the cache answers by itself; it
-	// moves to the heap only when the handler is called.
-	x := exchange{c: c, w: w, next: next, rt: rt, shared: c.cfg.shared}
+	// moves to the heap only when the handler is called. It is set field
+	// by field: a composite literal is built in a temporary, then copied.
+	var x exchange
+	x.c, x.w, x.next, x.rt, x.shared = c, w, next, rt, c.cfg.shared
 	x.ev.Request = r
 	x.key, x.r = c.target(r)
 	if x.fromCache() {
