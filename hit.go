@@ -25,7 +25,7 @@ func (x *exchange) writeStored(e *Entry, m *entryMeta, age time.Duration, cacheS
 	// The values go out in one new backing array: the stored entry's
 	// slices, and the shared Age and Cache-Status values, must never reach
 	// a handler that could write into them.
-	h, vals := x.fieldRoom(n + 3)
+	h, vals := x.fieldRoom(n + x.addedFields(fields))
 	if fields {
 		vals = m.putFieldsIn(h, only304, vals)
 	} else {
@@ -70,6 +70,26 @@ func (x *exchange) fieldRoom(n int) (http.Header, []string) {
 		return hr.room(n)
 	}
 	return x.w.Header(), nil
+}
+
+// addedFields is how many fields a stored response's header gets besides
+// the stored ones (fields: the stored fields are sent; else its status
+// is 412): Age and Cache-Status, Content-Type for a 412, those of a range
+// (Content-Range, or a multipart Content-Type), and a Transport's
+// X-From-Cache. A map made for exactly that many fields never grows, and
+// up to eight are one group (larger hints make a table).
+func (x *exchange) addedFields(fields bool) int {
+	n := 2
+	if !fields {
+		n++
+	}
+	if x.rf.rangeV != nil {
+		n++
+	}
+	if x.c.cfg.fromCacheMark && x.c.cfg.client {
+		n++
+	}
+	return n
 }
 
 // fieldCount is how many header fields putFields sets: the stored ones, or
