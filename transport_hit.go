@@ -27,11 +27,12 @@ type hitResponse struct {
 }
 
 // hitValues is the room in a hitResponse for the values of its header
-// fields: a response of five stored fields (Content-Type, Content-Length,
-// Date, Cache-Control, ETag) with Age and Cache-Status, and one more, in
-// the 320-byte size class the response is allocated in. A longer header's
-// values get an array of their own.
-const hitValues = 8
+// fields: those of a response with five stored fields (what Go's server
+// sends with a cacheable response: Date, Content-Type, Content-Length,
+// with Cache-Control and ETag) and the Age and Cache-Status the cache
+// adds, in the 288-byte size class the response is allocated in. A longer
+// header's values get an array of their own.
+const hitValues = 7
 
 func (hr *hitResponse) Header() http.Header {
 	if hr.resp.Header == nil {
@@ -134,13 +135,15 @@ var errBodyClosed = errors.New("larder: read on closed response body")
 
 // bytesBody is a response body reading a byte slice in place.
 type bytesBody struct {
-	b      []byte
-	off    int
-	closed bool
+	b   []byte
+	off int // the next byte to read; closedBody once closed
 }
 
+// closedBody is the offset of a closed bytesBody.
+const closedBody = -1
+
 func (b *bytesBody) Read(p []byte) (int, error) {
-	if b.closed {
+	if b.off == closedBody {
 		return 0, errBodyClosed
 	}
 	if b.off >= len(b.b) {
@@ -153,7 +156,7 @@ func (b *bytesBody) Read(p []byte) (int, error) {
 
 // WriteTo lets io.Copy and io.ReadAll-like callers write the bytes at once.
 func (b *bytesBody) WriteTo(w io.Writer) (int64, error) {
-	if b.closed {
+	if b.off == closedBody {
 		return 0, errBodyClosed
 	}
 	n, err := w.Write(b.b[b.off:])
@@ -162,7 +165,7 @@ func (b *bytesBody) WriteTo(w io.Writer) (int64, error) {
 }
 
 func (b *bytesBody) Close() error {
-	b.closed = true
+	b.off = closedBody
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/larder-cache/larder"
@@ -176,6 +177,45 @@ func TestTransportHitAllocs(t *testing.T) {
 			}
 			if allocs > tc.max {
 				t.Errorf("%.0f allocations, want at most %.0f", allocs, tc.max)
+			}
+		})
+	}
+}
+
+// TestTransportHitBodyClosed: a hit's body, read in place from the stored
+// bytes, fails once closed, by Read and by WriteTo (io.Copy), whether the
+// caller read part of it, all of it or none.
+func TestTransportHitBodyClosed(t *testing.T) {
+	tr := newMemoryTransport(t, newClock(), respond(200, "stored body", "Cache-Control", "max-age=60"))
+	roundTrip(t, tr, "http://example.com/b")
+	for _, tc := range []struct {
+		name string
+		read int // bytes read before closing; -1: all
+	}{{"unread", 0}, {"part read", 3}, {"read whole", -1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, "http://example.com/b", nil)
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(resp.Header.Get("Cache-Status"), "hit") {
+				t.Fatalf("not a hit: %v", resp.Header)
+			}
+			if tc.read < 0 {
+				if b, err := io.ReadAll(resp.Body); err != nil || string(b) != "stored body" {
+					t.Fatalf("body %q, %v", b, err)
+				}
+			} else if _, err := io.ReadFull(resp.Body, make([]byte, tc.read)); err != nil {
+				t.Fatal(err)
+			}
+			if err := resp.Body.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := resp.Body.Read(make([]byte, 4)); n != 0 || err == nil || err == io.EOF {
+				t.Errorf("Read after Close: %d, %v; want an error", n, err)
+			}
+			if n, err := io.Copy(io.Discard, resp.Body); n != 0 || err == nil {
+				t.Errorf("io.Copy after Close: %d, %v; want an error", n, err)
 			}
 		})
 	}
