@@ -29,7 +29,7 @@ func (x *exchange) writeStored(e *Entry, m *entryMeta, age time.Duration, cacheS
 	if fields {
 		vals = m.putFieldsIn(h, only304, vals)
 	} else {
-		vals = valuesRoom(vals, 0)
+		vals = valuesRoom(vals, 0, 3)
 	}
 	if status != e.Status && status != http.StatusNotModified {
 		vals = append(vals, "text/plain; charset=utf-8")
@@ -112,7 +112,7 @@ func (m *entryMeta) putFields(h http.Header, only304 bool) []string {
 }
 
 // putFieldsIn is putFields with the values copied into vals's array when it
-// has room for them and three more.
+// has room for them and the two writeStored adds (Age, Cache-Status).
 func (m *entryMeta) putFieldsIn(h http.Header, only304 bool, vals []string) []string {
 	if m.refs == nil {
 		nf := len(m.strs) / 2
@@ -120,7 +120,7 @@ func (m *entryMeta) putFieldsIn(h http.Header, only304 bool, vals []string) []st
 		if only304 {
 			n = int(m.n304)
 		}
-		vals = valuesRoom(vals, n)
+		vals = valuesRoom(vals, n, 2)
 		copy(vals, m.strs[:n])
 		for i, name := range m.strs[nf : nf+n] {
 			h[name] = vals[i : i+1 : i+1]
@@ -131,7 +131,7 @@ func (m *entryMeta) putFieldsIn(h http.Header, only304 bool, vals []string) []st
 	if only304 {
 		refs, n = refs[:m.n304], m.values304()
 	}
-	vals = valuesRoom(vals, n)
+	vals = valuesRoom(vals, n, 2)
 	copy(vals, m.strs[:n])
 	alias := only304 && m.flags&metaETagAlias != 0
 	for _, f := range refs {
@@ -144,10 +144,10 @@ func (m *entryMeta) putFieldsIn(h http.Header, only304 bool, vals []string) []st
 	return vals
 }
 
-// valuesRoom returns room for n values and three more: vals[:n] when vals
-// has it, else a new array.
-func valuesRoom(vals []string, n int) []string {
-	if cap(vals) >= n+3 {
+// valuesRoom returns room for n values and more after them: vals[:n] when
+// vals has it, else a new array with room for three more.
+func valuesRoom(vals []string, n, more int) []string {
+	if cap(vals) >= n+more {
 		return vals[:n]
 	}
 	return make([]string, n, n+3)
