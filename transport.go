@@ -99,8 +99,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	// The exchange stays on the stack while the cache answers by itself;
 	// it moves to the heap only when the origin is called. It is set
-	// field by field: a composite literal is built aside, then copied
-	// (608 bytes).
+	// field by field, as a composite literal would be built in a
+	// temporary and then copied (608 bytes).
 	var x exchange
 	// The fields the cache reads, gathered in one pass, the engine's
 	// included (gatherFields).
