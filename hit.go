@@ -12,22 +12,24 @@ import (
 // client's preconditions turn it into a 304 or 412 (RFC 9110 §13.2.2).
 func (x *exchange) writeStored(e *Entry, m *entryMeta, age time.Duration, cacheStatus string) {
 	r := x.r
-	h := x.w.Header()
 	status := e.Status
 	if x.rf.conditional {
 		status = x.evaluateStored(e, m)
 	}
+	only304 := status == http.StatusNotModified && status != e.Status
+	fields := status == e.Status || only304
+	n := 0
+	if fields {
+		n = m.fieldCount(only304)
+	}
 	// The values go out in one new backing array: the stored entry's
 	// slices, and the shared Age and Cache-Status values, must never reach
 	// a handler that could write into them.
-	var vals []string
-	switch status {
-	case e.Status:
-		vals = m.putFields(h, false)
-	case http.StatusNotModified:
-		vals = m.putFields(h, true)
-	default:
-		vals = make([]string, 0, 3)
+	h, vals := x.fieldRoom(n + x.addedFields(fields))
+	if fields {
+		vals = m.putFieldsIn(h, only304, vals)
+	} else {
+		vals = valuesRoom(vals, 0, 3)
 	}
 	if status != e.Status && status != http.StatusNotModified {
 		vals = append(vals, "text/plain; charset=utf-8")
@@ -58,17 +60,67 @@ func (x *exchange) writeStored(e *Entry, m *entryMeta, age time.Duration, cacheS
 	}
 }
 
+// fieldRoom returns the header that n fields of a stored response go into,
+// and an empty array for their values (valuesRoom makes one if it has not
+// room enough): a Transport's response (hitResponse) has a header map made
+// for n fields and an array of its own; the middleware, the writer's header
+// and none.
+func (x *exchange) fieldRoom(n int) (http.Header, []string) {
+	if hr, ok := x.w.(*hitResponse); ok {
+		return hr.room(n)
+	}
+	return x.w.Header(), nil
+}
+
+// addedFields is how many fields a stored response's header gets besides
+// the stored ones (fields: the stored fields are sent; else its status
+// is 412): Age and Cache-Status, Content-Type for a 412, those of a range
+// (Content-Range, or a multipart Content-Type), and a Transport's
+// X-From-Cache. A map made for exactly that many fields never grows, and
+// up to eight are one group (larger hints make a table).
+func (x *exchange) addedFields(fields bool) int {
+	n := 2
+	if !fields {
+		n++
+	}
+	if x.rf.rangeV != nil {
+		n++
+	}
+	if x.c.cfg.fromCacheMark && x.c.cfg.client {
+		n++
+	}
+	return n
+}
+
+// fieldCount is how many header fields putFields sets: the stored ones, or
+// those a 304 carries (only304).
+func (m *entryMeta) fieldCount(only304 bool) int {
+	switch {
+	case only304:
+		return int(m.n304)
+	case m.refs == nil:
+		return len(m.strs) / 2
+	}
+	return len(*m.refs)
+}
+
 // putFields sets in h the stored header fields, or those a 304 carries
 // (only304), as views of one new array holding their values, which it
 // returns with room for three more.
 func (m *entryMeta) putFields(h http.Header, only304 bool) []string {
+	return m.putFieldsIn(h, only304, nil)
+}
+
+// putFieldsIn is putFields with the values copied into vals's array when it
+// has room for them and the two writeStored adds (Age, Cache-Status).
+func (m *entryMeta) putFieldsIn(h http.Header, only304 bool, vals []string) []string {
 	if m.refs == nil {
 		nf := len(m.strs) / 2
 		n := nf
 		if only304 {
 			n = int(m.n304)
 		}
-		vals := make([]string, n, n+3)
+		vals = valuesRoom(vals, n, 2)
 		copy(vals, m.strs[:n])
 		for i, name := range m.strs[nf : nf+n] {
 			h[name] = vals[i : i+1 : i+1]
@@ -79,7 +131,7 @@ func (m *entryMeta) putFields(h http.Header, only304 bool) []string {
 	if only304 {
 		refs, n = refs[:m.n304], m.values304()
 	}
-	vals := make([]string, n, n+3)
+	vals = valuesRoom(vals, n, 2)
 	copy(vals, m.strs[:n])
 	alias := only304 && m.flags&metaETagAlias != 0
 	for _, f := range refs {
@@ -90,6 +142,15 @@ func (m *entryMeta) putFields(h http.Header, only304 bool) []string {
 		h[name] = vals[f.off:f.end:f.end]
 	}
 	return vals
+}
+
+// valuesRoom returns room for n values and more after them: vals[:n] when
+// vals has it, else a new array with room for three more.
+func valuesRoom(vals []string, n, more int) []string {
+	if cap(vals) >= n+more {
+		return vals[:n]
+	}
+	return make([]string, n, n+3)
 }
 
 // evaluateStored returns the status the request's preconditions give against

@@ -20,6 +20,7 @@ type exchange struct {
 	reqCC  cachecontrol.Directives
 	rf     reqFields // the request's fields that serving from the cache reads
 	shared bool      // false when the request is keyed per user (private for that user)
+	rfSet  bool      // rf is gathered already (a Transport gathers it first)
 
 	key       string    // primary key: the request's absolute URI in normal form
 	user      string    // per-user routes: the user's key part (or anonymous); else ""
@@ -39,8 +40,11 @@ type exchange struct {
 
 func (c *Cache) serve(w http.ResponseWriter, r *http.Request, next http.Handler, rt *route) {
 	// The exchange stays on the stack while the cache answers by itself; it
-	// moves to the heap only when the handler is called.
-	x := exchange{c: c, w: w, next: next, rt: rt, shared: c.cfg.shared}
+	// moves to the heap only when the handler is called. It is set field
+	// by field, as a composite literal would be built in a temporary and
+	// then copied (608 bytes).
+	var x exchange
+	x.c, x.w, x.next, x.rt, x.shared = c, w, next, rt, c.cfg.shared
 	x.ev.Request = r
 	x.key, x.r = c.target(r)
 	if x.fromCache() {
@@ -83,7 +87,9 @@ func (x *exchange) fromCache() bool {
 		x.ev.Outcome, x.pass = OutcomeMethod, passMethod
 		return x.writePreconditionFailed()
 	}
-	x.rf = gatherFields(r.Header)
+	if !x.rfSet {
+		x.rf = gatherFields(r.Header)
+	}
 	if x.rf.upgrade {
 		x.ev.Outcome, x.pass = OutcomeBypass, passBypass
 		return false

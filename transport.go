@@ -97,7 +97,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, errBadTransport
 	}
-	if req.Header["Upgrade"] != nil || req.Method == http.MethodConnect {
+	// The exchange stays on the stack while the cache answers by itself;
+	// it moves to the heap only when the origin is called. It is set
+	// field by field, as a composite literal would be built in a
+	// temporary and then copied (608 bytes).
+	var x exchange
+	// The fields the cache reads, gathered in one pass, the engine's
+	// included (gatherFields).
+	x.rf, x.rfSet = gatherFields(req.Header), true
+	if x.rf.upgrade || req.Method == http.MethodConnect {
 		// A connection taken over (WebSocket, a tunnel): the response
 		// body is the connection itself, never stored, nor copied.
 		return t.base.RoundTrip(req)
@@ -112,9 +120,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	c := t.c
 	hr := &hitResponse{}
-	// The exchange stays on the stack while the cache answers by itself;
-	// it moves to the heap only when the origin is called.
-	x := exchange{c: c, w: hr, next: transportOrigin{t}, shared: c.cfg.shared}
+	x.c, x.w, x.next, x.shared = c, hr, transportOrigin{t}, c.cfg.shared
 	x.ev.Request = req
 	x.key, x.r = c.target(r)
 	hit, err := hitFromCache(&x)

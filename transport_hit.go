@@ -16,29 +16,51 @@ import (
 // It keeps the slices given to Write instead of copying them: on this path
 // the engine writes only stored bodies (immutable once stored, see Store)
 // and slices it allocated for the one response.
+//
+// Its header's values are the caller's own, never the stored ones: a
+// stored response's go into vals (room), in the same allocation, when they
+// fit. The header map and the status are the http.Response's.
 type hitResponse struct {
-	resp   http.Response
-	body   bytesBody
-	header http.Header
-	status int
+	resp http.Response
+	body bytesBody
+	vals [hitValues]string
 }
 
+// hitValues is the room in a hitResponse for the values of its header
+// fields: those of a response with five stored fields (what Go's server
+// sends with a cacheable response: Date, Content-Type, Content-Length,
+// with Cache-Control and ETag) and the Age and Cache-Status the cache
+// adds, in the 288-byte size class the response is allocated in. A longer
+// header's values get an array of their own.
+const hitValues = 7
+
 func (hr *hitResponse) Header() http.Header {
-	if hr.header == nil {
-		hr.header = make(http.Header, 8)
+	if hr.resp.Header == nil {
+		hr.resp.Header = make(http.Header, 8)
 	}
-	return hr.header
+	return hr.resp.Header
+}
+
+// room returns the response's header and, when the header is made here
+// (for n fields, once: a map sized for them), the array for the values of
+// stored fields, empty; else nil.
+func (hr *hitResponse) room(n int) (http.Header, []string) {
+	if hr.resp.Header != nil {
+		return hr.resp.Header, nil
+	}
+	hr.resp.Header = make(http.Header, n)
+	return hr.resp.Header, hr.vals[:0]
 }
 
 func (hr *hitResponse) WriteHeader(code int) {
-	if hr.status == 0 {
-		hr.status = code
+	if hr.resp.StatusCode == 0 {
+		hr.resp.StatusCode = code
 	}
 }
 
 func (hr *hitResponse) Write(p []byte) (int, error) {
-	if hr.status == 0 {
-		hr.status = http.StatusOK
+	if hr.resp.StatusCode == 0 {
+		hr.resp.StatusCode = http.StatusOK
 	}
 	if hr.body.b == nil {
 		hr.body.b = p
@@ -53,8 +75,8 @@ func (hr *hitResponse) Write(p []byte) (int, error) {
 // the engine copies with io.Copy): read into a buffer of the response's own,
 // as io.Copy reuses its buffer between Writes, which Write would keep.
 func (hr *hitResponse) ReadFrom(src io.Reader) (int64, error) {
-	if hr.status == 0 {
-		hr.status = http.StatusOK
+	if hr.resp.StatusCode == 0 {
+		hr.resp.StatusCode = http.StatusOK
 	}
 	b := hr.body.b
 	b = b[:len(b):len(b)] // a slice Write kept is never written to
@@ -83,10 +105,8 @@ func (hr *hitResponse) response(req *http.Request, mark bool) *http.Response {
 		h["X-From-Cache"] = []string{"1"}
 	}
 	r := &hr.resp
-	r.Status = statusLine(hr.status)
-	r.StatusCode = hr.status
+	r.Status = statusLine(r.StatusCode)
 	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
-	r.Header = h
 	r.Request = req
 	if req.Method == http.MethodHead {
 		r.ContentLength = headerLength(h)
@@ -115,13 +135,15 @@ var errBodyClosed = errors.New("larder: read on closed response body")
 
 // bytesBody is a response body reading a byte slice in place.
 type bytesBody struct {
-	b      []byte
-	off    int
-	closed bool
+	b   []byte
+	off int // the next byte to read; closedBody once closed
 }
 
+// closedBody is the offset of a closed bytesBody.
+const closedBody = -1
+
 func (b *bytesBody) Read(p []byte) (int, error) {
-	if b.closed {
+	if b.off == closedBody {
 		return 0, errBodyClosed
 	}
 	if b.off >= len(b.b) {
@@ -134,7 +156,7 @@ func (b *bytesBody) Read(p []byte) (int, error) {
 
 // WriteTo lets io.Copy and io.ReadAll-like callers write the bytes at once.
 func (b *bytesBody) WriteTo(w io.Writer) (int64, error) {
-	if b.closed {
+	if b.off == closedBody {
 		return 0, errBodyClosed
 	}
 	n, err := w.Write(b.b[b.off:])
@@ -143,7 +165,7 @@ func (b *bytesBody) WriteTo(w io.Writer) (int64, error) {
 }
 
 func (b *bytesBody) Close() error {
-	b.closed = true
+	b.off = closedBody
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package cachekey
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"testing"
@@ -32,6 +33,15 @@ func BenchmarkKey(b *testing.B) {
 			}
 		})
 	}
+	// A client's request (a Transport's): no RequestURI, the URL parsed
+	// from an absolute one.
+	cr, _ := http.NewRequest("GET", "https://api.example.com/repos/larder-cache/larder/issues/12?per_page=100", nil)
+	b.Run("client", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			sink, _ = (*Policy)(nil).Request(cr)
+		}
+	})
 	u, _ := url.Parse("http://example.com/search?q=shoes&page=2")
 	b.Run("url", func(b *testing.B) {
 		b.ReportAllocs()

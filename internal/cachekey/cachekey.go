@@ -152,7 +152,7 @@ func Host(r *http.Request) string {
 // allocation: the key.
 func (p *Policy) Request(r *http.Request) (string, *http.Request) {
 	scheme, host := Scheme(r), Host(r)
-	path, query := r.URL.EscapedPath(), r.URL.RawQuery
+	path, query := escapedPath(r.URL), r.URL.RawQuery
 	if plain(scheme, host, path, query) {
 		if p.keepsQuery(query) {
 			return join(scheme, host, path, query), r
@@ -336,10 +336,56 @@ func withQuery(k, old, q string) string {
 
 // join builds a key from parts in their final form, in one allocation.
 func join(scheme, host, path, query string) string {
-	if query == "" {
-		return scheme + "://" + host + path
+	// One allocation, as a concatenation makes, without the runtime's
+	// general loop over the parts.
+	n := len(scheme) + len("://") + len(host) + len(path)
+	if query != "" {
+		n += len("?") + len(query)
 	}
-	return scheme + "://" + host + path + "?" + query
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(scheme)
+	b.WriteString("://")
+	b.WriteString(host)
+	b.WriteString(path)
+	if query != "" {
+		b.WriteByte('?')
+		b.WriteString(query)
+	}
+	return b.String()
+}
+
+// escapedPath is u.EscapedPath(): u.Path itself when u has no RawPath and
+// its path has only bytes that a path never escapes (pathSafe), as a
+// client's request built from a plain URL has, without EscapedPath's scan
+// through the general escaping rules.
+func escapedPath(u *url.URL) string {
+	if u.RawPath == "" && pathSafe(u.Path) {
+		return u.Path
+	}
+	return u.EscapedPath()
+}
+
+// pathBytes marks the bytes url.URL.EscapedPath leaves as they are in a
+// path (RFC 3986 §3.3: unreserved, sub-delimiters but for "'()*!", ":",
+// "@" and "/"), as net/url's shouldEscape in its path mode does. It is
+// built once and only read.
+var pathBytes = func() (t [256]bool) {
+	for _, c := range []byte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~$&+,/:;=@") {
+		t[c] = true
+	}
+	return t
+}()
+
+// pathSafe reports whether every byte of p is one EscapedPath leaves as
+// it is ("*", which EscapedPath also returns as it is, is not).
+func pathSafe(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if !pathBytes[p[i]] {
+			return false
+		}
+	}
+	return true
 }
 
 // plain reports whether the parts are in normal form already, as far as a
@@ -349,14 +395,14 @@ func join(scheme, host, path, query string) string {
 func plain(scheme, host, path, query string) bool {
 	if (scheme != "http" && scheme != "https") ||
 		path == "" || path[0] != '/' || strings.IndexByte(path, '%') >= 0 ||
-		strings.Contains(path, "/.") || strings.IndexByte(query, '%') >= 0 {
+		dotSegment(path) || strings.IndexByte(query, '%') >= 0 {
 		return false
 	}
 	for i := 0; i < len(host); i++ {
-		switch c := host[i]; {
-		case 'A' <= c && c <= 'Z', c == '[', c == '@':
+		switch hostBytes[host[i]] {
+		case hostNotPlain:
 			return false
-		case c == ':':
+		case hostColon:
 			port := host[i+1:]
 			if port == "" || port[0] == '0' ||
 				(scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
@@ -365,6 +411,42 @@ func plain(scheme, host, path, query string) bool {
 		}
 	}
 	return host != ""
+}
+
+// What plain makes of a byte of a host: most are plain; an uppercase
+// letter, "[" (an IP literal) or "@" (userinfo) are not in normal form as
+// far as plain tells; ":" starts the port.
+const (
+	hostPlain uint8 = iota
+	hostNotPlain
+	hostColon
+)
+
+// hostBytes classifies the bytes of a host for plain: one table lookup
+// a byte. It is built once and only read.
+var hostBytes = func() (t [256]uint8) {
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = hostNotPlain
+	}
+	t['['], t['@'], t[':'] = hostNotPlain, hostNotPlain, hostColon
+	return t
+}()
+
+// dotSegment reports whether path, which starts with "/", has "/." in it
+// (a dot segment, or a segment starting with a dot): strings.Contains,
+// by its dots, which a path has few of.
+func dotSegment(path string) bool {
+	for i := strings.IndexByte(path, '.'); i > 0; {
+		if path[i-1] == '/' {
+			return true
+		}
+		j := strings.IndexByte(path[i+1:], '.')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 // retarget returns a shallow copy of r whose target has the given host,
