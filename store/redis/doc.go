@@ -140,7 +140,17 @@
 // FailoverOptions, UniversalOptions): set it. Without it a command that has
 // started waits for the client's ReadTimeout and WriteTimeout instead (the
 // cache still stops waiting at its deadline, but the call goes on in the
-// background). cmd/larder sets it.
+// background). cmd/larder sets it. With it the store is a
+// larder.DeadlineStore, which the cache calls on the request's goroutine.
+//
+// # Reads in batches
+//
+// Concurrent Gets are sent together: each is queued, and a reader
+// goroutine sends what is queued, up to Options.MaxBatch (64) reads, in one
+// pipeline of GETs (automatic pipelining; still one command per hit).
+// Under load this saves most of a round trip's system calls and context
+// switches per hit; a caller still waits no longer than its context allows.
+// MaxBatch 1 or -1 turns it off.
 //
 // # Not done
 //

@@ -45,6 +45,10 @@ type Options struct {
 	// Zero means DefaultMaxValueSize (9 MiB); it may be at most
 	// MaxMaxValueSize (64 MiB). Negative is an error.
 	MaxValueSize int
+	// MaxBatch is the most concurrent Gets sent to Redis in one pipeline
+	// (see batch.go: reads in batches). Zero means DefaultMaxBatch (64);
+	// 1 or a negative value sends each Get on its own.
+	MaxBatch int
 }
 
 // Store is a larder.Store on Redis, also a larder.ConditionalStore and a
@@ -54,6 +58,7 @@ type Store struct {
 	c        goredis.UniversalClient
 	prefix   string
 	maxValue int
+	batch    *batcher // nil: each Get on its own
 }
 
 var (
@@ -89,7 +94,15 @@ func New(client goredis.UniversalClient, opts Options) (*Store, error) {
 	case maxValue > MaxMaxValueSize:
 		return nil, fmt.Errorf("redis: Options.MaxValueSize %d is larger than %d", maxValue, MaxMaxValueSize)
 	}
-	return &Store{c: client, prefix: prefix, maxValue: maxValue}, nil
+	s := &Store{c: client, prefix: prefix, maxValue: maxValue}
+	maxBatch := opts.MaxBatch
+	if maxBatch == 0 {
+		maxBatch = DefaultMaxBatch
+	}
+	if maxBatch > 1 {
+		s.batch = newBatcher(client, maxBatch)
+	}
+	return s, nil
 }
 
 // Key returns the Redis key under which the store keeps the larder key k
@@ -115,7 +128,15 @@ func (s *Store) Get(ctx context.Context, key string) (*larder.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	v, err := s.c.Get(ctx, s.Key(key)).Result()
+	var (
+		v   string
+		err error
+	)
+	if s.batch != nil {
+		v, err = s.batch.get(ctx, s.Key(key))
+	} else {
+		v, err = s.c.Get(ctx, s.Key(key)).Result()
+	}
 	if errors.Is(err, goredis.Nil) {
 		return nil, larder.ErrNotFound
 	}
