@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"os"
 	"slices"
 	"strconv"
@@ -11,8 +10,6 @@ import (
 
 	"github.com/larder-cache/larder"
 	"github.com/larder-cache/larder/store/memory"
-	redisstore "github.com/larder-cache/larder/store/redis"
-	"github.com/larder-cache/larder/store/tiered"
 )
 
 // TestTieredL1Ratio measures "a tiered L1 hit within 10% of the memory
@@ -35,18 +32,7 @@ func TestTieredL1Ratio(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	c := ownRedis(t)
-	rs, _ := redisstore.New(c, redisstore.Options{Prefix: uniquePrefix()})
-	ts, err := tiered.New(rs, tiered.Options{Bus: c, Channel: uniquePrefix(), MaxL1TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ts.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := ts.WaitConnected(ctx); err != nil {
-		t.Fatal(err)
-	}
+	ts := ownTiered(t)
 	var hs [2]func()
 	for i, st := range []larder.Store{m, ts} {
 		cache := larder.New(st)

@@ -409,19 +409,7 @@ func BenchmarkStoreHit1K(b *testing.B) {
 				defer m.Close()
 				st = m
 			} else {
-				c := ownRedis(b)
-				rs, _ := redisstore.New(c, redisstore.Options{Prefix: uniquePrefix()})
-				ts, err := tiered.New(rs, tiered.Options{Bus: c, Channel: uniquePrefix(), MaxL1TTL: time.Hour})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer ts.Close()
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				if err := ts.WaitConnected(ctx); err != nil {
-					b.Fatal(err)
-				}
-				st = ts
+				st = ownTiered(b)
 			}
 			cache := larder.New(st)
 			h := cache.Middleware(storeOrigin(1024))
@@ -439,4 +427,24 @@ func BenchmarkStoreHit1K(b *testing.B) {
 			}
 		})
 	}
+}
+
+// ownTiered returns a tiered store, its L2 and its bus on the test's own
+// redis-server, connected to the bus, closed at the end of the test; its
+// L1 keeps entries up to an hour.
+func ownTiered(t testing.TB) *tiered.Store {
+	t.Helper()
+	c := ownRedis(t)
+	rs, _ := redisstore.New(c, redisstore.Options{Prefix: uniquePrefix()})
+	ts, err := tiered.New(rs, tiered.Options{Bus: c, Channel: uniquePrefix(), MaxL1TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ts.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ts.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return ts
 }
