@@ -24,10 +24,11 @@ type engine struct {
 	flights  flights
 	fillLock FillLocker // the store's, with WithFleetCoalescing (fleet.go)
 
-	multi    MultiGetter // the store's, if it has one and is not local
-	localGet LocalGetter // the store's, if it has one and is not local
-	memo     *localMemo  // its entries' derived state (localmemo.go)
-	hints    varyHints   // Vary indexes last read, for multi (hints.go)
+	multi    MultiGetter  // the store's, if it has one and is not local
+	localGet LocalGetter  // the store's, if it has one and is not local
+	memo     *localMemo   // its entries' derived state (localmemo.go)
+	decoded  *decodedMemo // the derived state of entries read over the network (decodedmeta.go)
+	hints    varyHints    // Vary indexes last read, for multi (hints.go)
 
 	keeps    bool         // an EntryKeeper: responses go to it in compact form
 	streamer BodyStreamer // the store's, if it has one and is not local (stream_read.go)
@@ -78,6 +79,7 @@ func (c *Cache) initEngine() {
 			c.memo = &localMemo{seed: maphash.MakeSeed()}
 		}
 		c.streamer, _ = c.store.(BodyStreamer)
+		c.decoded = &decodedMemo{seed: maphash.MakeSeed()}
 	}
 }
 

@@ -61,7 +61,7 @@ func (c *Cache) get(ctx context.Context, key string) (*Entry, error) {
 	if c.lostFields(e) {
 		return nil, c.storeError("get", key, ctx, errLostFields)
 	}
-	return e, nil
+	return c.withMeta(key, e), nil
 }
 
 // errLostFields is the store failure of an EntryKeeper that returned a
