@@ -173,12 +173,7 @@ func TestFleetCoalescing(t *testing.T) {
 		// The holder releases at once; the waiter then takes the lock,
 		// finds nothing, and fetches.
 		s := newLockingStore(t)
-		var calls atomic.Int64
-		gate, entered := make(chan struct{}), make(chan struct{}, 2)
-		o := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			calls.Add(1)
-			entered <- struct{}{}
-			<-gate
+		o, calls, gate, entered := gatedOrigin(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "no-store")
 			_, _ = w.Write([]byte("private"))
 		})
@@ -206,12 +201,7 @@ func TestFleetCoalescing(t *testing.T) {
 		// The holder stores another variant: the waiter does not serve
 		// it, and fetches its own once the lock is free.
 		s := newLockingStore(t)
-		var calls atomic.Int64
-		gate, entered := make(chan struct{}), make(chan struct{}, 2)
-		o := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			calls.Add(1)
-			entered <- struct{}{}
-			<-gate
+		o, calls, gate, entered := gatedOrigin(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "max-age=60")
 			w.Header().Set("Vary", "Accept-Language")
 			_, _ = w.Write([]byte("lang " + r.Header.Get("Accept-Language")))
@@ -323,4 +313,17 @@ func TestFleetCoalescing(t *testing.T) {
 			t.Fatalf("%d LockFill calls", len(s.tries))
 		}
 	})
+}
+
+// gatedOrigin returns a handler that counts its calls, signals entered as
+// each begins, waits until gate is closed, then responds with respond.
+func gatedOrigin(respond http.HandlerFunc) (http.Handler, *atomic.Int64, chan struct{}, chan struct{}) {
+	calls := new(atomic.Int64)
+	gate, entered := make(chan struct{}), make(chan struct{}, 2)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		entered <- struct{}{}
+		<-gate
+		respond(w, r)
+	}), calls, gate, entered
 }
