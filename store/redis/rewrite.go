@@ -74,17 +74,30 @@ var writeHeads = goredis.NewScript(writeHeadsScript)
 const rewriteGroup = 16
 
 // RewriteMeta rewrites the metadata of the entries stored under keys,
-// keeping their bodies, as larder.MetaRewriter says: two round trips (to
-// each node of a cluster that holds some of the keys; three when a head is
-// longer than 512 bytes), no body read or sent. The rules of Set apply to
+// keeping their bodies, as larder.MetaRewriter says: two round trips per
+// 16 keys on one server, and per call through a cluster client (to each
+// node that holds some of the keys; see serverPurgeUnit), three when a
+// head is longer than 512 bytes; no body read or sent. The rules of Set apply to
 // the new value: larger than MaxValueSize, or a ttl under 1 ms, and the
 // value read is deleted (its key is returned). A value not in this
 // store's format, or in an entry format without a metadata prefix, is
 // left as it is, and its key returned.
 func (s *Store) RewriteMeta(ctx context.Context, keys []string, rewrite func(key string, e *larder.Entry) (*larder.Entry, time.Duration, bool)) ([]string, error) {
-	if len(keys) == 0 {
-		return nil, nil
+	var retry []string
+	for len(keys) > 0 {
+		unit := keys[:min(len(keys), s.purgeUnit)]
+		keys = keys[len(unit):]
+		r, err := s.rewriteUnit(ctx, unit, rewrite)
+		if err != nil {
+			return nil, err
+		}
+		retry = append(retry, r...)
 	}
+	return retry, nil
+}
+
+// rewriteUnit is RewriteMeta for the keys of one unit (serverPurgeUnit).
+func (s *Store) rewriteUnit(ctx context.Context, keys []string, rewrite func(key string, e *larder.Entry) (*larder.Entry, time.Duration, bool)) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

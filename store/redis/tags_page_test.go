@@ -84,7 +84,7 @@ func TestPurgePageMoves(t *testing.T) {
 			base := time.Now().UnixMicro()
 			at := strconv.FormatInt(base, 10)
 			var zs []goredis.Z
-			n := purgePage + 200
+			n := purgePage + purgePage/2 // the rest fits in the second page
 			for i := range n {
 				zs = append(zs, goredis.Z{Score: float64(base + 1 + int64(i/7)), Member: fmt.Sprintf("k%04d", i)})
 			}

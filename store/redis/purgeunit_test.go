@@ -1,0 +1,115 @@
+package redis_test
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/larder-cache/larder"
+	"github.com/larder-cache/larder/store/redis"
+)
+
+// pipeSizes is a go-redis hook that records the number of commands of each
+// pipeline the client sends (but a new connection's set-up).
+type pipeSizes struct {
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (p *pipeSizes) DialHook(next goredis.DialHook) goredis.DialHook          { return next }
+func (p *pipeSizes) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook { return next }
+func (p *pipeSizes) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		if n := cmds[0].Name(); n != "client" && n != "hello" { // not a new connection's set-up
+			p.mu.Lock()
+			p.sizes = append(p.sizes, len(cmds))
+			p.mu.Unlock()
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// take returns the sizes recorded since the last take, and forgets them.
+func (p *pipeSizes) take() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.sizes
+	p.sizes = nil
+	return s
+}
+
+// TestPurgeUnits: on one server, a purge's writes (SetMulti, RewriteMeta)
+// go 16 keys a round trip, so that hits wait behind at most that many
+// (serverPurgeUnit); through a cluster client, a call's keys go in one
+// round trip, which the client splits between the nodes.
+func TestPurgeUnits(t *testing.T) {
+	for _, sv := range servers {
+		t.Run(sv.name, func(t *testing.T) {
+			c := sv.client(t)
+			hook := &pipeSizes{}
+			c.AddHook(hook)
+			s := newStore(t, c, redis.Options{})
+			ctx := context.Background()
+			const n = 40
+			keys := make([]string, n)
+			for i := range keys {
+				keys[i] = "http://example.com/unit/" + strconv.Itoa(i)
+				if err := s.Set(ctx, keys[i], entry("body "+strconv.Itoa(i), "n"+strconv.Itoa(i)), time.Hour); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wantMax := 16
+			if sv == cluster {
+				wantMax = n
+			}
+
+			hook.take()
+			ts := &larder.Entry{Kind: larder.KindTombstone, Nonce: "t1"}
+			if err := s.SetMulti(ctx, keys[:n/2], ts, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			checkUnits(t, "SetMulti", hook.take(), n/2, min(wantMax, n/2))
+
+			retry, err := s.RewriteMeta(ctx, keys[n/2:], func(_ string, e *larder.Entry) (*larder.Entry, time.Duration, bool) {
+				ne := *e
+				ne.Nonce, ne.Lifetime = e.Nonce+"s", 0
+				return &ne, time.Hour, true
+			})
+			if err != nil || len(retry) > 0 {
+				t.Fatalf("RewriteMeta: retry %v, %v", retry, err)
+			}
+			// Two pipelines per unit: the heads read, the scripts.
+			sizes := hook.take()
+			var reads []int
+			for i := 0; i < len(sizes); i += 2 {
+				reads = append(reads, sizes[i])
+			}
+			checkUnits(t, "RewriteMeta's reads", reads, n/2, min(wantMax, n/2))
+			for _, k := range keys[n/2:] {
+				e, err := s.Get(ctx, k)
+				if err != nil || e.Lifetime != 0 {
+					t.Fatalf("%s after RewriteMeta: %v, %v", k, e, err)
+				}
+			}
+		})
+	}
+}
+
+// checkUnits fails unless sizes, the commands of each pipeline of a call
+// over n keys, cover the n keys with pipelines of at most, and some of
+// exactly, max commands.
+func checkUnits(t *testing.T, what string, sizes []int, n, most int) {
+	t.Helper()
+	total, largest := 0, 0
+	for _, s := range sizes {
+		total += s
+		largest = max(largest, s)
+	}
+	if total != n || largest != most {
+		t.Fatalf("%s of %d keys sent pipelines of %v commands, want at most %d each (and %d in all)", what, n, sizes, most, n)
+	}
+}
