@@ -77,8 +77,8 @@ const rewriteGroup = 16
 // keeping their bodies, as larder.MetaRewriter says: two round trips per
 // 16 keys on one server, and per call through a cluster client (to each
 // node that holds some of the keys; see serverPurgeUnit), three when a
-// head is longer than 512 bytes; no body read or sent. The rules of Set apply to
-// the new value: larger than MaxValueSize, or a ttl under 1 ms, and the
+// head is longer than 512 bytes; no body read or sent. The rules of Set
+// apply to the new value: larger than MaxValueSize, or a ttl under 1 ms, and the
 // value read is deleted (its key is returned). A value not in this
 // store's format, or in an entry format without a metadata prefix, is
 // left as it is, and its key returned.

@@ -17,7 +17,10 @@
 // # Reads and writes
 //
 // Get looks in the L1 first; on a miss it reads the L2 and keeps what it read
-// in the L1, for at most Options.MaxL1TTL and never past the entry's Expires.
+// in the L1, for at most Options.MaxL1TTL and never past the entry's Expires
+// (each up to memory.CoarseResolution, 10 ms, later with the L1's default
+// clock, which reads the time every 10 ms; the cache judges freshness with
+// its own clock).
 // The L1 takes Expires for the time the L2 drops the entry, as it is for
 // the entries the cache stores (it stores each for Expires minus now); an
 // entry without an Expires is not kept in the L1, and one stored by hand with
@@ -79,7 +82,7 @@
 //   - when messages are lost (a broken or silent connection), by Options.Lease
 //     (default 1 s) after the last thing the node heard;
 //   - in every case by Options.MaxL1TTL (default 2 s), how long the L1 keeps
-//     anything.
+//     anything (plus up to 10 ms with the L1's default, coarse clock).
 //
 // A write whose PUBLISH fails returns an error, though the L2 was written:
 // the cache then reports the invalidation or purge as failed, since it cannot
