@@ -17,6 +17,7 @@ type Cache struct {
 	store Store
 	cfg   config
 	key   *cachekey.Policy // how requests are keyed (options_key.go); nil: by URL alone
+	keys  *keyTable        // recent primary keys, made once (keytable.go)
 
 	bg       sync.WaitGroup // background revalidations
 	inflight sync.Map       // stored keys being revalidated in the background
@@ -40,6 +41,7 @@ func New(store Store, opts ...Option) *Cache {
 		c.cfg.logger = slog.New(slog.DiscardHandler)
 	}
 	c.key = cachekey.New(c.cfg.key)
+	c.keys = newKeyTable()
 	c.initEngine()
 	return c
 }
@@ -121,7 +123,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // so (RFC 3986 §6.2.2, §6.2.3), and says that URIs equivalent after it
 // should not identify distinct resources; the one key per resource also
 // lets invalidation (RFC 9111 §4.4) and purge find every spelling.
+//
+// A target already in the key's form, as most are, is keyed without an
+// allocation when its key was asked for recently (keyTable).
 func (c *Cache) target(r *http.Request) (string, *http.Request) {
+	var buf [keyBuf]byte
+	if b, ok := c.key.AppendRequest(buf[:0], r); ok {
+		return c.keys.intern(b), r
+	}
 	return c.key.Request(r)
 }
 

@@ -175,6 +175,28 @@ func (p *Policy) Request(r *http.Request) (string, *http.Request) {
 	return join(scheme, host, path, q), retarget(r, host, r.URL.Path, r.URL.RawPath, q)
 }
 
+// AppendRequest appends the primary key of r to dst and reports true when
+// r's target is in the key's form already, as most are (Request would
+// then return r itself, and the same key); else it returns dst unchanged
+// and false, and the caller uses Request. It lets a caller build the key
+// in a buffer of its own, without an allocation.
+func (p *Policy) AppendRequest(dst []byte, r *http.Request) ([]byte, bool) {
+	scheme, host := Scheme(r), Host(r)
+	path, query := escapedPath(r.URL), r.URL.RawQuery
+	if !plain(scheme, host, path, query) || !p.keepsQuery(query) {
+		return dst, false
+	}
+	dst = append(dst, scheme...)
+	dst = append(dst, "://"...)
+	dst = append(dst, host...)
+	dst = append(dst, path...)
+	if query != "" {
+		dst = append(dst, '?')
+		dst = append(dst, query...)
+	}
+	return dst, true
+}
+
 // split returns the parts of a key in normal form whose scheme is n bytes
 // long: its host, its path decoded and as it is spelled (rawPath "" when it
 // is the default encoding of path, as url.URL keeps it), and its query.

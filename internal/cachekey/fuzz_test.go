@@ -42,6 +42,15 @@ func FuzzRequest(f *testing.F) {
 		p := New(Config{DropQuery: dropped, SortQuery: sortQuery})
 		key, fwd := p.Request(r)
 
+		// AppendRequest: the same key, when the target is in its form.
+		if b, ok := p.AppendRequest([]byte("x"), r); ok {
+			if string(b) != "x"+key || fwd != r {
+				t.Fatalf("%s %q: AppendRequest %q, Request %q (request passed on changed: %v)", host, target, b[1:], key, fwd != r)
+			}
+		} else if string(b) != "x" {
+			t.Fatalf("%s %q: AppendRequest changed dst to %q and reported false", host, target, b)
+		}
+
 		// The key is the target passed on.
 		q := fwd.URL.RawQuery
 		want := "http://" + fwd.Host + fwd.URL.EscapedPath()
