@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"unsafe"
 )
@@ -80,5 +81,33 @@ func TestTargetKeysOnce(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "http://example.com/a?b=1", nil)
 	if allocs := testing.AllocsPerRun(100, func() { _, _ = c.target(r) }); allocs != 0 {
 		t.Errorf("target of a URL asked for before: %.0f allocations, want 0", allocs)
+	}
+}
+
+// TestKeyTableConcurrent: goroutines interning keys that share slots each
+// get back their own key (run with -race).
+func TestKeyTableConcurrent(t *testing.T) {
+	tab := newKeyTable()
+	keys := make([]string, 2*keySlots)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("http://example.com/%d", i)
+	}
+	errs := make(chan string, 4)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 5000 {
+				k := keys[(i*7+g*131)%len(keys)]
+				if got := tab.intern([]byte(k)); got != k {
+					errs <- fmt.Sprintf("intern(%q) = %q", k, got)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
