@@ -36,13 +36,15 @@ func (s *lockSpy) LockFill(ctx context.Context, key string, ttl time.Duration) (
 	return s.Store.LockFill(ctx, key, ttl)
 }
 
-// gatedOrigin answers, once n requests have reached the caches (arrived),
-// with a response cacheable for a minute naming its call; it counts its
-// calls and records whether the flight's lock was held during each.
+// gatedOrigin answers, once n requests have reached the caches (arrived)
+// and ready (if set) reports true, with a response cacheable for a minute
+// naming its call; it counts its calls and records whether the flight's
+// lock was held during each.
 type gatedOrigin struct {
 	arrived  atomic.Int64
 	n        int64
 	all      chan struct{}
+	ready    func() bool // nil: ready once all arrived
 	calls    atomic.Int64
 	store    *redis.Store
 	unlocked atomic.Int64 // calls made while the lock was free
@@ -63,11 +65,20 @@ func (o *gatedOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		o.unlocked.Add(1)
 		release()
 	}
+	deadline := time.After(10 * time.Second)
 	select {
 	case <-o.all:
-	case <-time.After(10 * time.Second):
+	case <-deadline:
 		http.Error(w, "not every request arrived", http.StatusInternalServerError)
 		return
+	}
+	for o.ready != nil && !o.ready() {
+		select {
+		case <-time.After(time.Millisecond):
+		case <-deadline:
+			http.Error(w, "not ready", http.StatusInternalServerError)
+			return
+		}
 	}
 	w.Header().Set("Cache-Control", "max-age=60")
 	_, _ = w.Write([]byte("call " + string(rune('0'+n))))
@@ -110,9 +121,16 @@ func TestFleetCoalescing(t *testing.T) {
 	for _, sv := range servers {
 		t.Run(sv.name, func(t *testing.T) {
 			t.Run("stampede", func(t *testing.T) {
-				caches, st := fleetNodes(t, sv, 2, nil)
+				spies := make([]*lockSpy, 2)
+				caches, st := fleetNodes(t, sv, 2, func(i int, s *lockSpy) { spies[i] = s })
 				const n = 20
-				o := &gatedOrigin{n: n, all: make(chan struct{}), store: st}
+				// The origin answers once both caches' flights have asked
+				// for the lock: the second cache's then waits for the
+				// first's fill (else its requests, all arrived but not yet
+				// looked up, could find the fill stored and hit).
+				o := &gatedOrigin{n: n, all: make(chan struct{}), store: st, ready: func() bool {
+					return spies[0].tried.Load() > 0 && spies[1].tried.Load() > 0
+				}}
 				hs := []http.Handler{o.arrive(caches[0].Middleware(o)), o.arrive(caches[1].Middleware(o))}
 				ws := make([]*httptest.ResponseRecorder, n)
 				var wg sync.WaitGroup
