@@ -32,7 +32,7 @@ func TestTieredL1Ratio(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	ts := ownTiered(t)
+	ts := ownTiered(t, time.Hour)
 	var hs [2]func()
 	for i, st := range []larder.Store{m, ts} {
 		cache := larder.New(st)

@@ -219,19 +219,7 @@ func storeSetups() []storeSetup {
 			return s
 		}},
 		{"tiered (L1 memory, L2 redis)", func(t *testing.T) larder.Store {
-			c := ownRedis(t)
-			rs, _ := redisstore.New(c, redisstore.Options{Prefix: uniquePrefix()})
-			ts, err := tiered.New(rs, tiered.Options{Bus: c, Channel: uniquePrefix()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(ts.Close)
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := ts.WaitConnected(ctx); err != nil {
-				t.Fatal(err)
-			}
-			return ts
+			return ownTiered(t, 0)
 		}},
 		{"redis", func(t *testing.T) larder.Store {
 			rs, _ := redisstore.New(ownRedis(t), redisstore.Options{Prefix: uniquePrefix()})
@@ -409,7 +397,7 @@ func BenchmarkStoreHit1K(b *testing.B) {
 				defer m.Close()
 				st = m
 			} else {
-				st = ownTiered(b)
+				st = ownTiered(b, time.Hour)
 			}
 			cache := larder.New(st)
 			h := cache.Middleware(storeOrigin(1024))
@@ -431,12 +419,12 @@ func BenchmarkStoreHit1K(b *testing.B) {
 
 // ownTiered returns a tiered store, its L2 and its bus on the test's own
 // redis-server, connected to the bus, closed at the end of the test; its
-// L1 keeps entries up to an hour.
-func ownTiered(t testing.TB) *tiered.Store {
+// L1 keeps entries up to maxL1TTL (0: the store's default).
+func ownTiered(t testing.TB, maxL1TTL time.Duration) *tiered.Store {
 	t.Helper()
 	c := ownRedis(t)
 	rs, _ := redisstore.New(c, redisstore.Options{Prefix: uniquePrefix()})
-	ts, err := tiered.New(rs, tiered.Options{Bus: c, Channel: uniquePrefix(), MaxL1TTL: time.Hour})
+	ts, err := tiered.New(rs, tiered.Options{Bus: c, Channel: uniquePrefix(), MaxL1TTL: maxL1TTL})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -51,14 +50,7 @@ func (h *countHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredi
 // starts go out in pipelines of at most MaxBatch, each caller given its own
 // key's reply; a read whose caller is gone is left out.
 func TestBatcherSendsQueuedReadsTogether(t *testing.T) {
-	addr := os.Getenv("LARDER_TEST_REDIS")
-	if addr == "" {
-		if os.Getenv("LARDER_REQUIRE_SERVICES") == "1" {
-			t.Fatal("LARDER_TEST_REDIS is not set, and LARDER_REQUIRE_SERVICES=1")
-		}
-		t.Skip("LARDER_TEST_REDIS is not set")
-	}
-	c := goredis.NewClient(&goredis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	c := goredis.NewClient(&goredis.Options{Addr: standaloneAddr(t), ContextTimeoutEnabled: true})
 	defer c.Close()
 	h := &countHook{}
 	c.AddHook(h)

@@ -14,9 +14,10 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// pageStore returns a store on the standalone test server under a prefix
-// of its own, and the index key of tag "t", deleted at the end.
-func pageStore(t *testing.T) (*Store, *goredis.Client, string) {
+// standaloneAddr returns the standalone test server's address, from
+// LARDER_TEST_REDIS; unset, the test is skipped, or fails when
+// LARDER_REQUIRE_SERVICES=1 (as for the external tests, helpers_test.go).
+func standaloneAddr(t *testing.T) string {
 	t.Helper()
 	addr := os.Getenv("LARDER_TEST_REDIS")
 	if addr == "" {
@@ -25,7 +26,14 @@ func pageStore(t *testing.T) (*Store, *goredis.Client, string) {
 		}
 		t.Skip("LARDER_TEST_REDIS is not set")
 	}
-	c := goredis.NewClient(&goredis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	return addr
+}
+
+// pageStore returns a store on the standalone test server under a prefix
+// of its own, and the index key of tag "t", deleted at the end.
+func pageStore(t *testing.T) (*Store, *goredis.Client, string) {
+	t.Helper()
+	c := goredis.NewClient(&goredis.Options{Addr: standaloneAddr(t), ContextTimeoutEnabled: true})
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	s, err := New(c, Options{Prefix: "larder-test:" + hex.EncodeToString(b[:]) + ":"})
