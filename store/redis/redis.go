@@ -134,6 +134,22 @@ func (s *Store) Key(k string) string {
 	return s.prefix + "{" + Tag(k) + "}" + k
 }
 
+// keyLen is len(s.Key(k)).
+func (s *Store) keyLen(k string) int { return len(s.prefix) + tagLen + 2 + len(k) }
+
+// appendKey appends s.Key(k) to b, allocating nothing when b has room.
+func (s *Store) appendKey(b []byte, k string) []byte {
+	primary, _, _ := strings.Cut(k, "\x00")
+	b = append(b, s.prefix...)
+	b = append(b, '{')
+	at := len(b)
+	b = append(b, primary...) // hashed in place, then overwritten
+	sum := sha256.Sum256(b[at:])
+	b = hex.AppendEncode(b[:at], sum[:tagLen/2])
+	b = append(b, '}')
+	return append(b, k...)
+}
+
 // tagLen is the length of a hash tag: 8 bytes of SHA-256 in hex.
 const tagLen = 16
 

@@ -99,7 +99,7 @@ func TestPurgePageMoves(t *testing.T) {
 			if err := c.ZAdd(ctx, idx, zs...).Err(); err != nil {
 				t.Fatal(err)
 			}
-			first, score, err := s.purgePage(ctx, idx, at, "", "")
+			first, score, err := s.purgePage(ctx, nil, idx, at, "", "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,7 +116,7 @@ func TestPurgePageMoves(t *testing.T) {
 			case "removed":
 				c.ZRem(ctx, idx, last)
 			}
-			second, _, err := s.purgePage(ctx, idx, at, last, score)
+			second, _, err := s.purgePage(ctx, nil, idx, at, last, score)
 			if err != nil {
 				t.Fatal(err)
 			}
