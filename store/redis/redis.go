@@ -70,12 +70,11 @@ type Store struct {
 // one round trip back to back while every hit waits behind them. On one
 // server (standalone, or a Sentinel-managed master), a round trip of a
 // purge carries the writes of serverPurgeUnit keys (about 0.1 ms of the
-// server's time): the hits' p99 during a purge of 100,000 entries stays
-// that of hits without one, where round trips of 64 keys doubled it
-// (BENCHMARKS.md, purge by tag). A cluster client splits a round trip
-// between the nodes; there, round trips of 32 keys left the hits' p99 where
-// larger ones (clusterPurgeUnit) did, and the larger ones keep a soft purge
-// of 100,000 entries under 5 s.
+// server's time, where 64 keys held the hits arriving meanwhile for up to
+// 0.3 ms; BENCHMARKS.md, purge by tag). A cluster client splits a round
+// trip between the nodes; there, round trips of 32 keys left the hits' p99
+// where larger ones (clusterPurgeUnit) did, and the larger ones keep a
+// soft purge of 100,000 entries under 5 s.
 const (
 	serverPurgeUnit  = 16
 	clusterPurgeUnit = 1000
