@@ -114,10 +114,26 @@ func EncodeEntryMeta(e *Entry, bodyLen int64) ([]byte, error) {
 	return e.encode(bodyLen, nil)
 }
 
+// AppendEntryMeta is EncodeEntryMeta appending to dst, which it grows at
+// most once: a store that writes a prefix of its own before the entry's
+// (a Redis value's version and Nonce) encodes both in one allocation. On
+// error it returns nil.
+func AppendEntryMeta(dst []byte, e *Entry, bodyLen int64) ([]byte, error) {
+	if bodyLen > math.MaxInt64-1 {
+		return nil, fmt.Errorf("%w: body length %d out of range", ErrEntryFormat, bodyLen)
+	}
+	return e.appendEncode(dst, bodyLen, nil)
+}
+
 // encode encodes e's header and metadata for a body of bodyLen bytes
 // (negative: a nil body), followed by body, which is either nil or those
 // bodyLen bytes, in one allocation.
 func (e *Entry) encode(bodyLen int64, body []byte) ([]byte, error) {
+	return e.appendEncode(nil, bodyLen, body)
+}
+
+// appendEncode is encode appending to dst, grown at most once.
+func (e *Entry) appendEncode(dst []byte, bodyLen int64, body []byte) ([]byte, error) {
 	for _, t := range [...]time.Time{e.RequestTime, e.ResponseTime, e.Expires} {
 		if !t.IsZero() && (t.Before(codecMinUnixNano) || t.After(codecMaxUnixNano)) {
 			return nil, fmt.Errorf("%w: time %v out of the UnixNano range", ErrEntryFormat, t)
@@ -162,7 +178,7 @@ func (e *Entry) encode(bodyLen int64, body []byte) ([]byte, error) {
 		bodyN = uint64(bodyLen) + 1
 	}
 
-	b := make([]byte, 0, EntryHeaderSize+metaLen+len(body))
+	b := slices.Grow(dst, EntryHeaderSize+metaLen+len(body))
 	b = append(b, entryMagic...)
 	b = append(b, entryVersion)
 	b = binary.BigEndian.AppendUint32(b, uint32(metaLen))

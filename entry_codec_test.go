@@ -434,4 +434,38 @@ func TestEntryCodecAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { _, _, _ = EntryLayout(meta) }); n != 0 {
 		t.Errorf("EntryLayout: %v allocs, want 0", n)
 	}
+	dst := make([]byte, 0, 3+len(meta))
+	if n := testing.AllocsPerRun(100, func() { _, _ = AppendEntryMeta(dst[:3], e, int64(len(e.Body))) }); n != 0 {
+		t.Errorf("AppendEntryMeta with room: %v allocs, want 0", n)
+	}
+	short := make([]byte, 3, 8)
+	if n := testing.AllocsPerRun(100, func() { _, _ = AppendEntryMeta(short, e, int64(len(e.Body))) }); n != 1 {
+		t.Errorf("AppendEntryMeta without room: %v allocs, want 1 (its one growth)", n)
+	}
+}
+
+// TestAppendEntryMeta: AppendEntryMeta appends what EncodeEntryMeta
+// returns, and leaves dst's bytes as they were.
+func TestAppendEntryMeta(t *testing.T) {
+	for name, e := range codecTestEntries() {
+		for _, bodyLen := range []int64{-1, 0, int64(len(e.Body)), 1 << 40} {
+			want, err := EncodeEntryMeta(e, bodyLen)
+			if err != nil {
+				t.Fatalf("%s: EncodeEntryMeta: %v", name, err)
+			}
+			for _, dst := range [][]byte{nil, []byte("abc"), append(make([]byte, 0, 1024), "xyz"...)} {
+				prefix := string(dst)
+				got, err := AppendEntryMeta(dst, e, bodyLen)
+				if err != nil {
+					t.Fatalf("%s: AppendEntryMeta: %v", name, err)
+				}
+				if string(got) != prefix+string(want) {
+					t.Fatalf("%s, body %d, dst %q: AppendEntryMeta gave %q, want the prefix then %q", name, bodyLen, prefix, got, want)
+				}
+			}
+		}
+	}
+	if _, err := AppendEntryMeta(nil, &Entry{}, math.MaxInt64); !errors.Is(err, ErrEntryFormat) {
+		t.Fatalf("AppendEntryMeta with a body of MaxInt64 bytes: %v, want ErrEntryFormat", err)
+	}
 }

@@ -112,7 +112,8 @@ func (c *Cache) softened(e *Entry, now time.Time) (ne *Entry, ttl time.Duration,
 		}
 		// Rewritten with a fresh Nonce even when stale already, so
 		// that a revalidation under way cannot store over it.
-		v := *staleAt(e, now)
+		v := *e
+		v.Lifetime = staleLifetime(e, now)
 		v.Nonce = c.newGen()
 		return &v, ttl, true
 	case KindVary:
@@ -193,11 +194,17 @@ const (
 // staleAt returns e as a response stale from t on: a copy whose lifetime is
 // at most its age at t (RFC 9111 §4.2.3), or e itself if it is so already.
 func staleAt(e *Entry, t time.Time) *Entry {
-	age := max(freshness.CurrentAge(e.InitialAge, e.ResponseTime, t), 0)
-	if e.Lifetime <= age {
+	l := staleLifetime(e, t)
+	if l == e.Lifetime {
 		return e
 	}
 	ne := *e
-	ne.Lifetime = age
+	ne.Lifetime = l
 	return &ne
+}
+
+// staleLifetime is the lifetime of e as a response stale from t on: at
+// most its age at t.
+func staleLifetime(e *Entry, t time.Time) time.Duration {
+	return min(e.Lifetime, max(freshness.CurrentAge(e.InitialAge, e.ResponseTime, t), 0))
 }

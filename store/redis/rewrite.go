@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unsafe"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -101,11 +102,20 @@ func (s *Store) rewriteUnit(ctx context.Context, keys []string, rewrite func(key
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	// The Redis keys in one allocation, never written again; a key's hash
+	// tag is part of it.
+	n := 0
+	for _, k := range keys {
+		n += s.keyLen(k)
+	}
+	buf := make([]byte, 0, n)
 	tags := make([]string, len(keys))
 	rkeys := make([]string, len(keys))
 	for i, k := range keys {
-		tags[i] = Tag(k)
-		rkeys[i] = s.prefix + "{" + tags[i] + "}" + k
+		at := len(buf)
+		buf = s.appendKey(buf, k)
+		rkeys[i] = unsafe.String(&buf[at], len(buf)-at)
+		tags[i] = rkeys[i][len(s.prefix)+1 : len(s.prefix)+1+tagLen]
 	}
 	heads, err := s.readHeads(ctx, rkeys)
 	if err != nil {
@@ -124,7 +134,7 @@ func (s *Store) rewriteUnit(ctx context.Context, keys []string, rewrite func(key
 		if !write {
 			continue
 		}
-		newHead, keep, err := s.encodeHead(ne, ttl, h.bodyLen)
+		newHead, keep, err := s.encodeHead(ne, ttl, h.bodyLen, len(h.head))
 		if err != nil {
 			return nil, err
 		}
@@ -254,25 +264,26 @@ func parseHead(b string) (h head, ok bool) {
 // encodeHead returns the head of e (its Body ignored) stored for ttl with
 // a body of bodyLen bytes (-1: a nil body), and whether the value is to be
 // kept: not with a ttl under 1 ms or past MaxValueSize, as encodeValue.
-func (s *Store) encodeHead(e *larder.Entry, ttl time.Duration, bodyLen int64) (head []byte, keep bool, err error) {
+// sizeHint is the length the head is likely to have (the old head's): with
+// room for it, the head takes one allocation.
+func (s *Store) encodeHead(e *larder.Entry, ttl time.Duration, bodyLen int64, sizeHint int) (head []byte, keep bool, err error) {
 	if ttl < time.Millisecond {
 		return nil, false, nil
 	}
 	if len(e.Nonce) > 0xffff {
 		return nil, false, fmt.Errorf("redis: a Nonce of %d bytes (at most %d)", len(e.Nonce), 0xffff)
 	}
-	meta, err := larder.EncodeEntryMeta(e, bodyLen)
-	if err != nil {
-		return nil, false, fmt.Errorf("redis: %w", err)
-	}
-	if int64(valueHeader+len(e.Nonce)+len(meta))+max(bodyLen, 0) > int64(s.maxValue) {
-		return nil, false, nil
-	}
-	head = make([]byte, 0, valueHeader+len(e.Nonce)+len(meta))
+	head = make([]byte, 0, max(sizeHint+8, valueHeader+len(e.Nonce)))
 	head = append(head, valueVersion)
 	head = binary.BigEndian.AppendUint16(head, uint16(len(e.Nonce)))
 	head = append(head, e.Nonce...)
-	head = append(head, meta...)
+	head, err = larder.AppendEntryMeta(head, e, bodyLen)
+	if err != nil {
+		return nil, false, fmt.Errorf("redis: %w", err)
+	}
+	if int64(len(head))+max(bodyLen, 0) > int64(s.maxValue) {
+		return nil, false, nil
+	}
 	return head, true, nil
 }
 
