@@ -178,7 +178,11 @@ func (e *Entry) appendEncode(dst []byte, bodyLen int64, body []byte) ([]byte, er
 		bodyN = uint64(bodyLen) + 1
 	}
 
-	b := slices.Grow(dst, EntryHeaderSize+metaLen+len(body))
+	b := dst
+	if need := EntryHeaderSize + metaLen + len(body); cap(b)-len(b) < need {
+		b = make([]byte, len(dst), len(dst)+need)
+		copy(b, dst)
+	}
 	b = append(b, entryMagic...)
 	b = append(b, entryVersion)
 	b = binary.BigEndian.AppendUint32(b, uint32(metaLen))
