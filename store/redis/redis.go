@@ -136,6 +136,29 @@ func (s *Store) Key(k string) string {
 // keyLen is len(s.Key(k)).
 func (s *Store) keyLen(k string) int { return len(s.prefix) + tagLen + 2 + len(k) }
 
+// redisKeys returns the Redis keys of keys (Key) in one allocation: each
+// is a view of it, never written again (a hook of the client may keep a
+// command's arguments).
+func (s *Store) redisKeys(keys []string) []string {
+	n := 0
+	for _, k := range keys {
+		n += s.keyLen(k)
+	}
+	buf := make([]byte, 0, n)
+	rkeys := make([]string, len(keys))
+	for i, k := range keys {
+		at := len(buf)
+		buf = s.appendKey(buf, k)
+		rkeys[i] = unsafe.String(&buf[at], len(buf)-at)
+	}
+	return rkeys
+}
+
+// hashTag returns the hash tag in rk, a key from Key or redisKeys.
+func (s *Store) hashTag(rk string) string {
+	return rk[len(s.prefix)+1 : len(s.prefix)+1+tagLen]
+}
+
 // appendKey appends s.Key(k) to b, allocating nothing when b has room.
 func (s *Store) appendKey(b []byte, k string) []byte {
 	primary, _, _ := strings.Cut(k, "\x00")

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-	"unsafe"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -102,21 +101,7 @@ func (s *Store) rewriteUnit(ctx context.Context, keys []string, rewrite func(key
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	// The Redis keys in one allocation, never written again; a key's hash
-	// tag is part of it.
-	n := 0
-	for _, k := range keys {
-		n += s.keyLen(k)
-	}
-	buf := make([]byte, 0, n)
-	tags := make([]string, len(keys))
-	rkeys := make([]string, len(keys))
-	for i, k := range keys {
-		at := len(buf)
-		buf = s.appendKey(buf, k)
-		rkeys[i] = unsafe.String(&buf[at], len(buf)-at)
-		tags[i] = rkeys[i][len(s.prefix)+1 : len(s.prefix)+1+tagLen]
-	}
+	rkeys := s.redisKeys(keys)
 	heads, err := s.readHeads(ctx, rkeys)
 	if err != nil {
 		return nil, fmt.Errorf("redis: RewriteMeta: %w", err)
@@ -142,7 +127,7 @@ func (s *Store) rewriteUnit(ctx context.Context, keys []string, rewrite func(key
 		if keep {
 			ms = strconv.FormatInt(ttl.Milliseconds(), 10)
 		}
-		gi := s.group(tags[i], i)
+		gi := s.group(s.hashTag(rkeys[i]), i)
 		g := open[gi]
 		if g == nil || len(g.keys) == rewriteGroup {
 			g = &scriptGroup{}
