@@ -68,91 +68,54 @@ func (p *pipeSizes) take() []int {
 // TestPurgeUnits: on one server, a purge's writes (SetMulti, RewriteMeta)
 // go 16 keys a round trip, so that hits wait behind at most that many
 // (serverPurgeUnit), SetMulti's in one command (a script, or a DEL when the
-// ttl is under 1 ms); through a cluster client, RewriteMeta's keys go in
-// one round trip, which the client splits between the nodes, and
-// SetMulti's to one node at a time (TestPurgeUnitsCluster).
+// ttl is under 1 ms). Through a cluster client: TestPurgeUnitsCluster.
 func TestPurgeUnits(t *testing.T) {
-	for _, sv := range servers {
-		t.Run(sv.name, func(t *testing.T) {
-			c := sv.client(t)
-			hook := &pipeSizes{}
-			c.AddHook(hook)
-			s := newStore(t, c, redis.Options{})
-			ctx := context.Background()
-			const n = 40
-			keys := make([]string, n)
-			for i := range keys {
-				keys[i] = "http://example.com/unit/" + strconv.Itoa(i)
-				if err := s.Set(ctx, keys[i], entry("body "+strconv.Itoa(i), "n"+strconv.Itoa(i)), time.Hour); err != nil {
-					t.Fatal(err)
-				}
-			}
-			wantMax := 16
-			if sv == cluster {
-				wantMax = n
-			}
+	c := standalone.client(t)
+	hook := &pipeSizes{}
+	c.AddHook(hook)
+	s := newStore(t, c, redis.Options{})
+	ctx := context.Background()
+	const n = 40
+	keys := setKeys(t, s, n)
 
-			hook.take()
-			ts := &larder.Entry{Kind: larder.KindTombstone, Nonce: "t1"}
-			if err := s.SetMulti(ctx, keys[:n/2], ts, time.Hour); err != nil {
-				t.Fatal(err)
-			}
-			if sv == cluster {
-				hook.take() // TestPurgeUnitsCluster
-			} else {
-				checkUnits(t, "SetMulti", hook.take(), n/2, min(wantMax, n/2))
-			}
-			for _, k := range keys[:n/2] {
-				if e, err := s.Get(ctx, k); err != nil || e.Nonce != "t1" {
-					t.Fatalf("%s after SetMulti: %v, %v", k, e, err)
-				}
-				if ttl := c.PTTL(ctx, s.Key(k)).Val(); ttl < 59*time.Minute || ttl > time.Hour {
-					t.Fatalf("%s after SetMulti: PTTL %v, want about an hour", k, ttl)
-				}
-			}
-			// A ttl under Redis's millisecond deletes, as Set does.
-			if err := s.SetMulti(ctx, keys[:n/2], ts, time.Microsecond); err != nil {
-				t.Fatal(err)
-			}
-			if sv == cluster {
-				hook.take()
-			} else {
-				checkUnits(t, "SetMulti (deleting)", hook.take(), n/2, min(wantMax, n/2))
-			}
-			for _, k := range keys[:n/2] {
-				if _, err := s.Get(ctx, k); !errors.Is(err, larder.ErrNotFound) {
-					t.Fatalf("%s after SetMulti with a ttl of 1µs: %v", k, err)
-				}
-			}
-
-			retry, err := s.RewriteMeta(ctx, keys[n/2:], func(_ string, e *larder.Entry) (*larder.Entry, time.Duration, bool) {
-				ne := *e
-				ne.Nonce, ne.Lifetime = e.Nonce+"s", 0
-				return &ne, time.Hour, true
-			})
-			if err != nil || len(retry) > 0 {
-				t.Fatalf("RewriteMeta: retry %v, %v", retry, err)
-			}
-			// Two pipelines per unit: the heads read, the scripts.
-			sizes := hook.take()
-			var reads []int
-			for i := 0; i < len(sizes); i += 2 {
-				reads = append(reads, sizes[i])
-			}
-			checkUnits(t, "RewriteMeta's reads", reads, n/2, min(wantMax, n/2))
-			for _, k := range keys[n/2:] {
-				e, err := s.Get(ctx, k)
-				if err != nil || e.Lifetime != 0 {
-					t.Fatalf("%s after RewriteMeta: %v, %v", k, e, err)
-				}
-			}
-		})
+	hook.take()
+	ts := &larder.Entry{Kind: larder.KindTombstone, Nonce: "t1"}
+	if err := s.SetMulti(ctx, keys[:n/2], ts, time.Hour); err != nil {
+		t.Fatal(err)
 	}
+	checkUnits(t, "SetMulti", hook.take(), n/2, 16)
+	for _, k := range keys[:n/2] {
+		if e, err := s.Get(ctx, k); err != nil || e.Nonce != "t1" {
+			t.Fatalf("%s after SetMulti: %v, %v", k, e, err)
+		}
+		if ttl := c.PTTL(ctx, s.Key(k)).Val(); ttl < 59*time.Minute || ttl > time.Hour {
+			t.Fatalf("%s after SetMulti: PTTL %v, want about an hour", k, ttl)
+		}
+	}
+	// A ttl under Redis's millisecond deletes, as Set does.
+	if err := s.SetMulti(ctx, keys[:n/2], ts, time.Microsecond); err != nil {
+		t.Fatal(err)
+	}
+	checkUnits(t, "SetMulti (deleting)", hook.take(), n/2, 16)
+	for _, k := range keys[:n/2] {
+		if _, err := s.Get(ctx, k); !errors.Is(err, larder.ErrNotFound) {
+			t.Fatalf("%s after SetMulti with a ttl of 1µs: %v", k, err)
+		}
+	}
+
+	rewriteStale(t, s, keys[n/2:])
+	// Two pipelines per unit: the heads read, the scripts.
+	sizes := hook.take()
+	var reads []int
+	for i := 0; i < len(sizes); i += 2 {
+		reads = append(reads, sizes[i])
+	}
+	checkUnits(t, "RewriteMeta's reads", reads, n/2, 16)
 }
 
-// TestPurgeUnitsCluster: through a cluster client, SetMulti writes to one
-// node at a time, 16 keys a round trip, through the node's own client (the
-// cluster client sends nothing).
+// TestPurgeUnitsCluster: through a cluster client, SetMulti and
+// RewriteMeta write to one node at a time, 16 keys a round trip, through
+// the node's own client (the cluster client sends nothing).
 func TestPurgeUnitsCluster(t *testing.T) {
 	c := cluster.client(t).(*goredis.ClusterClient)
 	ctx := context.Background()
@@ -166,22 +129,66 @@ func TestPurgeUnitsCluster(t *testing.T) {
 	whole := &pipeSizes{}
 	c.AddHook(whole)
 	s := newStore(t, c, redis.Options{})
-	keys := make([]string, 100) // some 33 a node
-	for i := range keys {
-		keys[i] = "http://example.com/unit/" + strconv.Itoa(i)
-	}
+	const n = 200 // some 33 keys a node for each call
+	keys := setKeys(t, s, n)
+
 	nodes.take()
+	whole.take()
 	ts := &larder.Entry{Kind: larder.KindTombstone, Nonce: "t1"}
-	if err := s.SetMulti(ctx, keys, ts, time.Hour); err != nil {
+	if err := s.SetMulti(ctx, keys[:n/2], ts, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if got := whole.take(); len(got) > 0 {
 		t.Fatalf("SetMulti sent pipelines of %v commands through the cluster client", got)
 	}
-	checkUnits(t, "SetMulti", nodes.take(), len(keys), 16)
-	for _, k := range keys {
+	checkUnits(t, "SetMulti", nodes.take(), n/2, 16)
+	for _, k := range keys[:n/2] {
 		if e, err := s.Get(ctx, k); err != nil || e.Nonce != "t1" {
 			t.Fatalf("%s after SetMulti: %v, %v", k, e, err)
+		}
+	}
+	nodes.take()
+	whole.take()
+
+	rewriteStale(t, s, keys[n/2:])
+	if got := whole.take(); len(got) > 0 {
+		t.Fatalf("RewriteMeta sent pipelines of %v commands through the cluster client", got)
+	}
+	// The heads read and the scripts (one a key: each in a slot of its
+	// own), 16 at most a pipeline.
+	checkUnits(t, "RewriteMeta", nodes.take(), n, 16)
+}
+
+// setKeys stores n entries and returns their keys.
+func setKeys(t *testing.T, s *redis.Store, n int) []string {
+	t.Helper()
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = "http://example.com/unit/" + strconv.Itoa(i)
+		if err := s.Set(context.Background(), keys[i], entry("body "+strconv.Itoa(i), "n"+strconv.Itoa(i)), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
+}
+
+// rewriteStale rewrites the entries under keys with a lifetime of 0 and
+// checks that they are.
+func rewriteStale(t *testing.T, s *redis.Store, keys []string) {
+	t.Helper()
+	ctx := context.Background()
+	retry, err := s.RewriteMeta(ctx, keys, func(_ string, e *larder.Entry) (*larder.Entry, time.Duration, bool) {
+		ne := *e
+		ne.Nonce, ne.Lifetime = e.Nonce+"s", 0
+		return &ne, time.Hour, true
+	})
+	if err != nil || len(retry) > 0 {
+		t.Fatalf("RewriteMeta: retry %v, %v", retry, err)
+	}
+	for _, k := range keys {
+		e, err := s.Get(ctx, k)
+		if err != nil || e.Lifetime != 0 {
+			t.Fatalf("%s after RewriteMeta: %v, %v", k, e, err)
 		}
 	}
 }

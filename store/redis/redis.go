@@ -59,26 +59,16 @@ type Store struct {
 	prefix   string
 	maxValue int
 	batch    *batcher // nil: each Get on its own
-
-	// purgeUnit bounds the keys whose writes one round trip of a purge
-	// carries (SetMulti, RewriteMeta): serverPurgeUnit on one server,
-	// clusterPurgeUnit through a cluster client.
-	purgeUnit int
 }
 
-// A purge writes at many keys; a single Redis server runs the commands of
-// one round trip back to back while every hit waits behind them. On one
-// server (standalone, or a Sentinel-managed master), a round trip of a
-// purge carries the writes of serverPurgeUnit keys (about 0.1 ms of the
-// server's time, where 64 keys held the hits arriving meanwhile for up to
-// 0.3 ms; BENCHMARKS.md, purge by tag). A cluster client splits a round
-// trip between the nodes; there, round trips of 32 keys left the hits' p99
-// where larger ones (clusterPurgeUnit) did, and the larger ones keep a
-// soft purge of 100,000 entries under 5 s.
-const (
-	serverPurgeUnit  = 16
-	clusterPurgeUnit = 1000
-)
+// serverPurgeUnit bounds the keys whose writes one round trip of a purge
+// carries (SetMulti, RewriteMeta), to one server: a Redis server runs the
+// commands of one round trip back to back while every hit waits behind
+// them. 16 keys take about 0.1 ms of the server's time, where 64 held the
+// hits arriving meanwhile for up to 0.3 ms (BENCHMARKS.md, purge by tag).
+// Through a cluster client, a purge writes to one node at a time, 16 keys
+// a round trip (setMultiCluster).
+const serverPurgeUnit = 16
 
 var (
 	_ larder.Store            = (*Store)(nil)
@@ -113,10 +103,7 @@ func New(client goredis.UniversalClient, opts Options) (*Store, error) {
 	case maxValue > MaxMaxValueSize:
 		return nil, fmt.Errorf("redis: Options.MaxValueSize %d is larger than %d", maxValue, MaxMaxValueSize)
 	}
-	s := &Store{c: client, prefix: prefix, maxValue: maxValue, purgeUnit: serverPurgeUnit}
-	if _, ok := client.(*goredis.ClusterClient); ok {
-		s.purgeUnit = clusterPurgeUnit
-	}
+	s := &Store{c: client, prefix: prefix, maxValue: maxValue}
 	maxBatch := opts.MaxBatch
 	if maxBatch == 0 {
 		maxBatch = DefaultMaxBatch

@@ -75,34 +75,61 @@ const rewriteGroup = 16
 
 // RewriteMeta rewrites the metadata of the entries stored under keys,
 // keeping their bodies, as larder.MetaRewriter says: two round trips per
-// 16 keys on one server, and per call through a cluster client (to each
-// node that holds some of the keys; see serverPurgeUnit), three when a
-// head is longer than 512 bytes; no body read or sent. The rules of Set
-// apply to the new value: larger than MaxValueSize, or a ttl under 1 ms, and the
-// value read is deleted (its key is returned). A value not in this
-// store's format, or in an entry format without a metadata prefix, is
-// left as it is, and its key returned.
+// 16 keys (serverPurgeUnit), three when a head is longer than 512 bytes;
+// no body read or sent. Through a cluster client, the keys go to one node
+// at a time, through the node's client, as SetMulti's do (see
+// setMultiCluster; a node that refuses a unit fails the call, and the
+// cache then soft-purges each of its keys on its own); through any other
+// client (a ring), 16 keys a unit too. The rules of Set apply to the new
+// value: larger than MaxValueSize, or a ttl under 1 ms, and the value read
+// is deleted (its key is returned). A value not in this store's format,
+// or in an entry format without a metadata prefix, is left as it is, and
+// its key returned.
 func (s *Store) RewriteMeta(ctx context.Context, keys []string, rewrite func(key string, e *larder.Entry) (*larder.Entry, time.Duration, bool)) ([]string, error) {
+	rkeys := s.redisKeys(keys)
 	var retry []string
-	for len(keys) > 0 {
-		unit := keys[:min(len(keys), s.purgeUnit)]
-		keys = keys[len(unit):]
-		r, err := s.rewriteUnit(ctx, unit, rewrite)
-		if err != nil {
-			return nil, err
-		}
+	run := func(c goredis.UniversalClient, keys, rkeys []string) error {
+		r, err := s.rewriteUnit(ctx, c, keys, rkeys, rewrite)
 		retry = append(retry, r...)
+		return err
+	}
+	cc, ok := s.c.(*goredis.ClusterClient)
+	if !ok {
+		for i := 0; i < len(keys); i += serverPurgeUnit {
+			j := min(len(keys), i+serverPurgeUnit)
+			if err := run(s.c, keys[i:j], rkeys[i:j]); err != nil {
+				return nil, err
+			}
+		}
+		return retry, nil
+	}
+	nodes, err := byNode(ctx, cc.MasterForKey, rkeys)
+	if err != nil {
+		return nil, fmt.Errorf("redis: RewriteMeta: %w", err)
+	}
+	uk, urk := make([]string, 0, serverPurgeUnit), make([]string, 0, serverPurgeUnit)
+	for _, n := range nodes {
+		for idx := n.idx; len(idx) > 0; {
+			uk, urk = uk[:0], urk[:0]
+			for _, i := range idx[:min(len(idx), serverPurgeUnit)] {
+				uk, urk = append(uk, keys[i]), append(urk, rkeys[i])
+			}
+			idx = idx[len(uk):]
+			if err := run(n.c, uk, urk); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return retry, nil
 }
 
-// rewriteUnit is RewriteMeta for the keys of one unit (serverPurgeUnit).
-func (s *Store) rewriteUnit(ctx context.Context, keys []string, rewrite func(key string, e *larder.Entry) (*larder.Entry, time.Duration, bool)) ([]string, error) {
+// rewriteUnit is RewriteMeta for the keys of one unit, whose Redis keys
+// are rkeys, through c (the store's client, or a cluster node's).
+func (s *Store) rewriteUnit(ctx context.Context, c goredis.UniversalClient, keys, rkeys []string, rewrite func(key string, e *larder.Entry) (*larder.Entry, time.Duration, bool)) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	rkeys := s.redisKeys(keys)
-	heads, err := s.readHeads(ctx, rkeys)
+	heads, err := s.readHeads(ctx, c, rkeys)
 	if err != nil {
 		return nil, fmt.Errorf("redis: RewriteMeta: %w", err)
 	}
@@ -138,7 +165,7 @@ func (s *Store) rewriteUnit(ctx context.Context, keys []string, rewrite func(key
 		g.keys = append(g.keys, rkeys[i])
 		g.args = append(g.args, h.head, ms, newHead)
 	}
-	if err := s.evalGroups(ctx, writeHeads, writes); err != nil {
+	if err := s.evalGroups(ctx, c, writeHeads, writes); err != nil {
 		return nil, fmt.Errorf("redis: RewriteMeta: %w", err)
 	}
 	for _, g := range writes {
@@ -161,12 +188,12 @@ func (s *Store) rewriteUnit(ctx context.Context, keys []string, rewrite func(key
 // readHeads returns the head of the value of each of rkeys (Redis keys):
 // its first headRead bytes, or the whole head when longer; "" for nothing.
 // One pipeline, and one more for the longer heads.
-func (s *Store) readHeads(ctx context.Context, rkeys []string) ([]string, error) {
+func (s *Store) readHeads(ctx context.Context, c goredis.UniversalClient, rkeys []string) ([]string, error) {
 	heads := make([]string, len(rkeys))
 	cmds := make([]*goredis.StringCmd, len(rkeys))
 	lens := make([]int, len(rkeys))
 	read := func(idx []int) error {
-		_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		_, err := c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 			for _, i := range idx {
 				cmds[i] = p.GetRange(ctx, rkeys[i], 0, int64(lens[i]-1))
 			}
@@ -285,12 +312,12 @@ type scriptGroup struct {
 // server does not have the script (NOSCRIPT: a new or restarted node), it
 // loads it, on every node of a cluster, and runs again the calls that did
 // not run.
-func (s *Store) evalGroups(ctx context.Context, script *goredis.Script, groups []*scriptGroup) error {
+func (s *Store) evalGroups(ctx context.Context, c goredis.UniversalClient, script *goredis.Script, groups []*scriptGroup) error {
 	if len(groups) == 0 {
 		return nil
 	}
 	run := func(gs []*scriptGroup) error {
-		_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		_, err := c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 			for _, g := range gs {
 				g.cmd = script.EvalSha(ctx, p, g.keys, g.args...)
 			}
@@ -302,7 +329,7 @@ func (s *Store) evalGroups(ctx context.Context, script *goredis.Script, groups [
 	if err == nil || !goredis.HasErrorPrefix(err, "NOSCRIPT") {
 		return err
 	}
-	if err := script.Load(ctx, s.c).Err(); err != nil {
+	if err := script.Load(ctx, c).Err(); err != nil {
 		return err
 	}
 	var again []*scriptGroup

@@ -279,7 +279,7 @@ func (s *Store) SetMulti(ctx context.Context, keys []string, e *larder.Entry, tt
 	}
 	rkeys := s.redisKeys(keys)
 	for len(rkeys) > 0 {
-		unit := rkeys[:min(len(rkeys), s.purgeUnit)]
+		unit := rkeys[:min(len(rkeys), serverPurgeUnit)]
 		rkeys = rkeys[len(unit):]
 		if err := writeKeys(ctx, s.c, unit, v, ok, ttl); err != nil {
 			return err
@@ -321,29 +321,19 @@ func writeKeys(ctx context.Context, c goredis.Cmdable, rkeys []string, v []byte,
 // cluster client's. master returns the client of the node that serves a
 // Redis key (cc.MasterForKey).
 func (s *Store) setMultiCluster(ctx context.Context, cc *goredis.ClusterClient, master func(context.Context, string) (*goredis.Client, error), keys []string, v []byte, set bool, ttl time.Duration) error {
-	type node struct {
-		c     *goredis.Client
-		rkeys []string
+	rkeys := s.redisKeys(keys)
+	nodes, err := byNode(ctx, master, rkeys)
+	if err != nil {
+		return fmt.Errorf("redis: SetMulti: %w", err)
 	}
-	var nodes []*node
-	index := make(map[*goredis.Client]*node)
-	for _, rk := range s.redisKeys(keys) {
-		c, err := master(ctx, rk)
-		if err != nil {
-			return fmt.Errorf("redis: SetMulti: %w", err)
-		}
-		n := index[c]
-		if n == nil {
-			n = &node{c: c}
-			index[c] = n
-			nodes = append(nodes, n)
-		}
-		n.rkeys = append(n.rkeys, rk)
-	}
+	unit := make([]string, 0, serverPurgeUnit)
 	for _, n := range nodes {
-		for rkeys := n.rkeys; len(rkeys) > 0; {
-			unit := rkeys[:min(len(rkeys), serverPurgeUnit)]
-			rkeys = rkeys[len(unit):]
+		for idx := n.idx; len(idx) > 0; {
+			unit = unit[:0]
+			for _, i := range idx[:min(len(idx), serverPurgeUnit)] {
+				unit = append(unit, rkeys[i])
+			}
+			idx = idx[len(unit):]
 			if writeKeys(ctx, n.c, unit, v, set, ttl) == nil {
 				continue
 			}
@@ -356,6 +346,34 @@ func (s *Store) setMultiCluster(ctx context.Context, cc *goredis.ClusterClient, 
 		}
 	}
 	return nil
+}
+
+// nodeKeys is the keys of a call that one node of a cluster serves: its
+// client, and the keys' indexes in the call.
+type nodeKeys struct {
+	c   *goredis.Client
+	idx []int
+}
+
+// byNode groups rkeys (Redis keys) by the node that serves them, as master
+// (a ClusterClient's MasterForKey) says, in the order of their first key.
+func byNode(ctx context.Context, master func(context.Context, string) (*goredis.Client, error), rkeys []string) ([]*nodeKeys, error) {
+	var nodes []*nodeKeys
+	index := make(map[*goredis.Client]*nodeKeys)
+	for i, rk := range rkeys {
+		c, err := master(ctx, rk)
+		if err != nil {
+			return nil, err
+		}
+		n := index[c]
+		if n == nil {
+			n = &nodeKeys{c: c}
+			index[c] = n
+			nodes = append(nodes, n)
+		}
+		n.idx = append(n.idx, i)
+	}
+	return nodes, nil
 }
 
 // setManyScript sets every key of KEYS to ARGV[1] for ARGV[2] ms.
@@ -378,7 +396,7 @@ var setMany = goredis.NewScript(setManyScript)
 func (s *Store) setMultiServer(ctx context.Context, keys []string, v []byte, set bool, ttl time.Duration) error {
 	ms := strconv.FormatInt(ttl.Milliseconds(), 10)
 	for len(keys) > 0 {
-		unit := keys[:min(len(keys), s.purgeUnit)]
+		unit := keys[:min(len(keys), serverPurgeUnit)]
 		keys = keys[len(unit):]
 		rkeys := s.redisKeys(unit)
 		var err error
