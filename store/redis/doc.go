@@ -32,6 +32,15 @@
 // not a larder.BodyStreamer: bodies travel whole, bounded by
 // Options.MaxValueSize.
 //
+// A purge's writes (SetMulti, RewriteMeta) go 16 keys a round trip, to one
+// server at a time: through a cluster client, to one node after the
+// other, through the node's own client (ClusterClient.MasterForKey), so
+// that hooks added to the cluster client do not see them and hooks added
+// to its nodes (ClusterClient.OnNewNode) do. A unit of SetMulti that a
+// node refuses (its slot moved) goes again through the cluster client; a
+// RewriteMeta that a node refuses fails, and the cache then soft-purges
+// each of its keys on its own.
+//
 // # Key layout
 //
 // A larder key k is stored under the Redis key
