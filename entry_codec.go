@@ -122,18 +122,40 @@ func AppendEntryMeta(dst []byte, e *Entry, bodyLen int64) ([]byte, error) {
 	if bodyLen > math.MaxInt64-1 {
 		return nil, fmt.Errorf("%w: body length %d out of range", ErrEntryFormat, bodyLen)
 	}
-	return e.appendEncode(dst, bodyLen, nil)
+	return e.appendEncode(dst, bodyLen, nil, 0)
+}
+
+// AppendEntryMetaPadded is AppendEntryMeta, but when the encoding would be
+// shorter than size bytes it writes the lifetime in a longer form, which
+// every decoder of the format reads as the same value (a varint with
+// redundant continuation bytes; at most 10 bytes in all), so that it takes
+// exactly size bytes if it can. A store that rewrites an entry's metadata
+// in place (a soft purge) then need not move the body after it. The
+// encoding is then not the one MarshalBinary gives for e, though it decodes
+// to the same entry.
+func AppendEntryMetaPadded(dst []byte, e *Entry, bodyLen int64, size int) ([]byte, error) {
+	b, err := AppendEntryMeta(dst, e, bodyLen)
+	if err != nil {
+		return nil, err
+	}
+	pad := size - (len(b) - len(dst))
+	if pad <= 0 || codecVarintSize(int64(e.Lifetime))+pad > binary.MaxVarintLen64 {
+		return b, nil
+	}
+	return e.appendEncode(b[:len(dst)], bodyLen, nil, pad)
 }
 
 // encode encodes e's header and metadata for a body of bodyLen bytes
 // (negative: a nil body), followed by body, which is either nil or those
 // bodyLen bytes, in one allocation.
 func (e *Entry) encode(bodyLen int64, body []byte) ([]byte, error) {
-	return e.appendEncode(nil, bodyLen, body)
+	return e.appendEncode(nil, bodyLen, body, 0)
 }
 
-// appendEncode is encode appending to dst, grown at most once.
-func (e *Entry) appendEncode(dst []byte, bodyLen int64, body []byte) ([]byte, error) {
+// appendEncode is encode appending to dst, grown at most once, with the
+// lifetime's varint pad bytes longer than it need be (pad ≥ 0; the caller
+// keeps it within binary.MaxVarintLen64).
+func (e *Entry) appendEncode(dst []byte, bodyLen int64, body []byte, pad int) ([]byte, error) {
 	for _, t := range [...]time.Time{e.RequestTime, e.ResponseTime, e.Expires} {
 		if !t.IsZero() && (t.Before(codecMinUnixNano) || t.After(codecMaxUnixNano)) {
 			return nil, fmt.Errorf("%w: time %v out of the UnixNano range", ErrEntryFormat, t)
@@ -163,7 +185,7 @@ func (e *Entry) appendEncode(dst []byte, bodyLen int64, body []byte) ([]byte, er
 	metaLen := codecUvarintSize(uint64(strCount)) +
 		1 + codecVarintSize(int64(e.Status)) +
 		codecTimeSize(e.RequestTime) + codecTimeSize(e.ResponseTime) + codecTimeSize(e.Expires) +
-		codecVarintSize(int64(e.InitialAge)) + codecVarintSize(int64(e.Lifetime)) +
+		codecVarintSize(int64(e.InitialAge)) + codecVarintSize(int64(e.Lifetime)) + pad +
 		codecStringSize(e.Nonce) +
 		codecUvarintSize(codecNilLen(hdr == nil, len(hdr))) + headerSize +
 		codecStringsSize(e.VaryNames) + codecStringsSize(e.Tags)
@@ -194,7 +216,7 @@ func (e *Entry) appendEncode(dst []byte, bodyLen int64, body []byte) ([]byte, er
 	b = codecAppendTime(b, e.ResponseTime)
 	b = codecAppendTime(b, e.Expires)
 	b = binary.AppendVarint(b, int64(e.InitialAge))
-	b = binary.AppendVarint(b, int64(e.Lifetime))
+	b = appendPaddedVarint(b, int64(e.Lifetime), pad)
 	b = codecAppendString(b, e.Nonce)
 	b = binary.AppendUvarint(b, codecNilLen(hdr == nil, len(hdr)))
 	for _, k := range keys {
@@ -559,6 +581,22 @@ func codecNilLen(isNil bool, n int) uint64 {
 }
 
 func codecUvarintSize(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
+
+// appendPaddedVarint appends x as binary.AppendVarint does, made pad
+// bytes longer with redundant continuation bytes (each adding zero bits),
+// which binary.Varint reads as x: the last byte gets its continuation bit,
+// then come pad-1 bytes 0x80 and a final 0x00.
+func appendPaddedVarint(b []byte, x int64, pad int) []byte {
+	b = binary.AppendVarint(b, x)
+	if pad <= 0 {
+		return b
+	}
+	b[len(b)-1] |= 0x80
+	for range pad - 1 {
+		b = append(b, 0x80)
+	}
+	return append(b, 0x00)
+}
 
 func codecVarintSize(x int64) int {
 	ux := uint64(x) << 1

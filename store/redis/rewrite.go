@@ -276,20 +276,23 @@ func parseHead(b string) (h head, ok bool) {
 // encodeHead returns the head of e (its Body ignored) stored for ttl with
 // a body of bodyLen bytes (-1: a nil body), and whether the value is to be
 // kept: not with a ttl under 1 ms or past MaxValueSize, as encodeValue.
-// sizeHint is the length the head is likely to have (the old head's): with
-// room for it, the head takes one allocation.
-func (s *Store) encodeHead(e *larder.Entry, ttl time.Duration, bodyLen int64, sizeHint int) (head []byte, keep bool, err error) {
+// oldLen is the length of the head it replaces: the new head takes as
+// many bytes when it can (larder.AppendEntryMetaPadded), so that the
+// script writes it over the old one in place, without moving the body
+// (the new head of a soft purge, whose lifetime is shorter, is otherwise
+// a byte or so shorter, and Redis copied every body).
+func (s *Store) encodeHead(e *larder.Entry, ttl time.Duration, bodyLen int64, oldLen int) (head []byte, keep bool, err error) {
 	if ttl < time.Millisecond {
 		return nil, false, nil
 	}
 	if len(e.Nonce) > 0xffff {
 		return nil, false, fmt.Errorf("redis: a Nonce of %d bytes (at most %d)", len(e.Nonce), 0xffff)
 	}
-	head = make([]byte, 0, max(sizeHint+8, valueHeader+len(e.Nonce)))
+	head = make([]byte, 0, max(oldLen+8, valueHeader+len(e.Nonce)))
 	head = append(head, valueVersion)
 	head = binary.BigEndian.AppendUint16(head, uint16(len(e.Nonce)))
 	head = append(head, e.Nonce...)
-	head, err = larder.AppendEntryMeta(head, e, bodyLen)
+	head, err = larder.AppendEntryMetaPadded(head, e, bodyLen, oldLen-len(head))
 	if err != nil {
 		return nil, false, fmt.Errorf("redis: %w", err)
 	}
