@@ -127,6 +127,16 @@ func FuzzDecodeEntryMeta(f *testing.F) {
 		if err != nil || m3 != len(enc) || n3 != bodyLen || !codecEntriesEqual(e, e3) {
 			t.Fatalf("re-encoded metadata: %v, %d, %d, %v", e3, m3, n3, err)
 		}
+		// Padded to the length of the prefix's own metadata (a soft
+		// purge's in-place rewrite), it decodes the same too.
+		padded, err := AppendEntryMetaPadded(nil, e, bodyLen, metaLen)
+		if err != nil {
+			t.Fatalf("AppendEntryMetaPadded: %v", err)
+		}
+		e4, m4, n4, err := DecodeEntryMeta(padded)
+		if err != nil || m4 != len(padded) || n4 != bodyLen || !codecEntriesEqual(e, e4) {
+			t.Fatalf("padded metadata: %v, %d, %d, %v", e4, m4, n4, err)
+		}
 		if bodyLen <= 1<<16 {
 			// With its body the prefix is a whole entry.
 			whole := append(bytes.Clone(prefix[:metaLen]), make([]byte, bodyLen)...)
