@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,13 +18,7 @@ import (
 // to does not serve (a slot moved since the client mapped them) is written
 // through the cluster client, which follows the redirects.
 func TestSetMultiClusterRedirect(t *testing.T) {
-	addrs := os.Getenv("LARDER_TEST_REDIS_CLUSTER")
-	if addrs == "" {
-		if os.Getenv("LARDER_REQUIRE_SERVICES") == "1" {
-			t.Fatal("LARDER_TEST_REDIS_CLUSTER is not set, and LARDER_REQUIRE_SERVICES=1")
-		}
-		t.Skip("LARDER_TEST_REDIS_CLUSTER is not set")
-	}
+	addrs := serviceAddr(t, "LARDER_TEST_REDIS_CLUSTER")
 	cc := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: strings.Split(addrs, ","), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { cc.Close() })
 	var b [6]byte

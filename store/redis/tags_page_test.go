@@ -15,16 +15,20 @@ import (
 )
 
 // standaloneAddr returns the standalone test server's address, from
-// LARDER_TEST_REDIS; unset, the test is skipped, or fails when
+// LARDER_TEST_REDIS (serviceAddr).
+func standaloneAddr(t *testing.T) string { return serviceAddr(t, "LARDER_TEST_REDIS") }
+
+// serviceAddr returns the address (or addresses) that the variable env
+// names; unset, the test is skipped, or fails when
 // LARDER_REQUIRE_SERVICES=1 (as for the external tests, helpers_test.go).
-func standaloneAddr(t *testing.T) string {
+func serviceAddr(t *testing.T, env string) string {
 	t.Helper()
-	addr := os.Getenv("LARDER_TEST_REDIS")
+	addr := os.Getenv(env)
 	if addr == "" {
 		if os.Getenv("LARDER_REQUIRE_SERVICES") == "1" {
-			t.Fatal("LARDER_TEST_REDIS is not set, and LARDER_REQUIRE_SERVICES=1")
+			t.Fatalf("%s is not set, and LARDER_REQUIRE_SERVICES=1", env)
 		}
-		t.Skip("LARDER_TEST_REDIS is not set")
+		t.Skipf("%s is not set", env)
 	}
 	return addr
 }
