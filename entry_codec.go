@@ -155,10 +155,8 @@ func (e *Entry) encode(bodyLen int64, body []byte) ([]byte, error) {
 // lifetime's varint pad bytes longer than it need be (pad ≥ 0; the caller
 // keeps it within binary.MaxVarintLen64).
 func (e *Entry) appendEncode(dst []byte, bodyLen int64, body []byte, pad int) ([]byte, error) {
-	for _, t := range [...]time.Time{e.RequestTime, e.ResponseTime, e.Expires} {
-		if !t.IsZero() && (t.Before(codecMinUnixNano) || t.After(codecMaxUnixNano)) {
-			return nil, fmt.Errorf("%w: time %v out of the UnixNano range", ErrEntryFormat, t)
-		}
+	if err := checkTimes(e.RequestTime, e.ResponseTime, e.Expires); err != nil {
+		return nil, err
 	}
 
 	hdr := e.Fields() // the compact form's fields encode as Header's would
@@ -181,11 +179,8 @@ func (e *Entry) appendEncode(dst []byte, bodyLen int64, body []byte, pad int) ([
 	}
 	slices.Sort(keys)
 
-	metaLen := codecUvarintSize(uint64(strCount)) +
-		1 + codecVarintSize(int64(e.Status)) +
-		codecTimeSize(e.RequestTime) + codecTimeSize(e.ResponseTime) + codecTimeSize(e.Expires) +
-		codecVarintSize(int64(e.InitialAge)) + codecVarintSize(int64(e.Lifetime)) + pad +
-		codecStringSize(e.Nonce) +
+	h := e.Head()
+	metaLen := codecUvarintSize(uint64(strCount)) + headSize(&h) + pad +
 		codecUvarintSize(codecNilLen(hdr == nil, len(hdr))) + headerSize +
 		codecStringsSize(e.VaryNames) + codecStringsSize(e.Tags)
 	if e.BodyKey != "" {
@@ -209,14 +204,7 @@ func (e *Entry) appendEncode(dst []byte, bodyLen int64, body []byte, pad int) ([
 	b = binary.BigEndian.AppendUint32(b, uint32(metaLen))
 	b = binary.BigEndian.AppendUint64(b, bodyN)
 	b = binary.AppendUvarint(b, uint64(strCount))
-	b = append(b, byte(e.Kind))
-	b = binary.AppendVarint(b, int64(e.Status))
-	b = codecAppendTime(b, e.RequestTime)
-	b = codecAppendTime(b, e.ResponseTime)
-	b = codecAppendTime(b, e.Expires)
-	b = binary.AppendVarint(b, int64(e.InitialAge))
-	b = appendPaddedVarint(b, int64(e.Lifetime), pad)
-	b = codecAppendString(b, e.Nonce)
+	b = appendHead(b, &h, pad)
 	b = binary.AppendUvarint(b, codecNilLen(hdr == nil, len(hdr)))
 	for _, k := range keys {
 		vs := hdr[k]

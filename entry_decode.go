@@ -163,13 +163,8 @@ func decodeEntryMeta(out *Entry, meta []byte, v2 bool) error {
 		return d.err
 	}
 
-	out.Kind = Kind(d.byte())
-	out.Status = d.int()
-	out.RequestTime = d.time()
-	out.ResponseTime = d.time()
-	out.Expires = d.time()
-	out.InitialAge = time.Duration(d.varint())
-	out.Lifetime = time.Duration(d.varint())
+	var h EntryHead
+	d.head(&h)
 	if d.err != nil {
 		return d.err
 	}
@@ -178,7 +173,8 @@ func decodeEntryMeta(out *Entry, meta []byte, v2 bool) error {
 	d.s = string(meta)
 	d.strs = make([]string, strCount)
 
-	out.Nonce = d.string()
+	h.Nonce = d.string()
+	out.setHead(h)
 	if n, ok := d.count(2); ok { // a key takes at least two bytes
 		out.Header = make(http.Header, n)
 		prev := ""
@@ -316,17 +312,38 @@ func (d *entryDecoder) count(minSize int) (n int, ok bool) {
 }
 
 func (d *entryDecoder) string() string {
-	n := d.uvarint()
+	b := d.bytes() // ends at d.off
 	if d.err != nil {
 		return ""
 	}
+	return d.s[d.off-len(b) : d.off]
+}
+
+// bytes reads a string's bytes (a view of d.b).
+func (d *entryDecoder) bytes() []byte {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
 	if n > uint64(len(d.b)-d.off) {
 		d.fail("string length %d exceeds the data", n)
-		return ""
+		return nil
 	}
-	s := d.s[d.off : d.off+int(n)]
+	b := d.b[d.off : d.off+int(n)]
 	d.off += int(n)
-	return s
+	return b
+}
+
+// head reads the fields of an entry's head but its Nonce (the first of
+// the metadata after the string count; see appendHead).
+func (d *entryDecoder) head(h *EntryHead) {
+	h.Kind = Kind(d.byte())
+	h.Status = d.int()
+	h.RequestTime = d.time()
+	h.ResponseTime = d.time()
+	h.Expires = d.time()
+	h.InitialAge = time.Duration(d.varint())
+	h.Lifetime = time.Duration(d.varint())
 }
 
 // strings reads n strings into the shared slice and returns them as a slice of
