@@ -145,5 +145,11 @@ func (c *Cache) siblingIndex(ctx context.Context, key string, names []string, ge
 
 // tombstone returns a tombstone entry for an invalidation at now.
 func (c *Cache) tombstone(now time.Time) *Entry {
-	return &Entry{Kind: KindTombstone, Nonce: c.newGen(), ResponseTime: now, Expires: now.Add(TombstoneTTL)}
+	h := c.tombstoneHead(now)
+	return h.Entry()
+}
+
+// tombstoneHead is the head of a new tombstone (all it has).
+func (c *Cache) tombstoneHead(now time.Time) EntryHead {
+	return EntryHead{Kind: KindTombstone, Nonce: c.newGen(), ResponseTime: now, Expires: now.Add(TombstoneTTL)}
 }

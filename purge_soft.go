@@ -97,34 +97,53 @@ func (c *Cache) softenEntry(ctx context.Context, key string, e *Entry, now time.
 // was read, for how long, and whether it writes anything: e made stale,
 // with a fresh Nonce; a tombstone where nothing or a tombstone was; or
 // nothing, where e is newer than the purge, expired, or of another kind.
-// Only the Nonce and the lifetime of a response change (the ResponseTime
-// of a Vary index): every other field, the header fields and the body, is
-// the one read.
+// Only the head changes (softenedHead): every other field, the header
+// fields and the body, is the one read.
 func (c *Cache) softened(e *Entry, now time.Time) (ne *Entry, ttl time.Duration, write bool) {
-	if e == nil || e.Kind == KindTombstone {
-		return c.tombstone(c.cfg.now()), TombstoneTTL, true
+	var h *EntryHead
+	if e != nil {
+		eh := e.Head()
+		h = &eh
 	}
-	ttl = e.Expires.Sub(c.cfg.now())
-	switch e.Kind {
+	nh, ttl, write := c.softenedHead(h, now)
+	switch {
+	case !write:
+		return nil, 0, false
+	case e == nil || e.Kind == KindTombstone:
+		return nh.Entry(), ttl, true
+	}
+	return e.WithHead(nh), ttl, true
+}
+
+// softenedHead is softened on the head of the entry read (nil: nothing),
+// which is all a soft purge reads and changes of it: the lifetime of a
+// response, cut to its age at now, and its Nonce; the ResponseTime of a
+// Vary index; or a new tombstone's head.
+func (c *Cache) softenedHead(h *EntryHead, now time.Time) (nh EntryHead, ttl time.Duration, write bool) {
+	if h == nil || h.Kind == KindTombstone {
+		return c.tombstoneHead(c.cfg.now()), TombstoneTTL, true
+	}
+	ttl = h.Expires.Sub(c.cfg.now())
+	switch h.Kind {
 	case KindResponse:
-		if e.RequestTime.After(now) || ttl <= 0 {
-			return nil, 0, false
+		if h.RequestTime.After(now) || ttl <= 0 {
+			return EntryHead{}, 0, false
 		}
 		// Rewritten with a fresh Nonce even when stale already, so
 		// that a revalidation under way cannot store over it.
-		v := *e
-		v.Lifetime = staleLifetime(e, now)
-		v.Nonce = c.newGen()
-		return &v, ttl, true
+		nh = *h
+		nh.Lifetime = staleLifetime(h, now)
+		nh.Nonce = c.newGen()
+		return nh, ttl, true
 	case KindVary:
-		if !e.ResponseTime.Before(now) || ttl <= 0 {
-			return nil, 0, false
+		if !h.ResponseTime.Before(now) || ttl <= 0 {
+			return EntryHead{}, 0, false
 		}
-		v := *e
-		v.ResponseTime = now
-		return &v, ttl, true
+		nh = *h
+		nh.ResponseTime = now
+		return nh, ttl, true
 	}
-	return nil, 0, false
+	return EntryHead{}, 0, false
 }
 
 // softenMany is softenKeys on a store over a network with RewriteMeta or
@@ -162,14 +181,14 @@ func (c *Cache) softenMany(ctx context.Context, keys []string, now time.Time) er
 }
 
 // softenChunk soft-purges the keys of chunk with one RewriteMeta call:
-// only the metadata of the entries changes (softened), their bodies stay
+// only the heads of the entries change (softenedHead), their bodies stay
 // in the store. Each key the call did not rewrite (another write replaced
 // the entry read, or the store cannot rewrite it so), every key of a call
 // that failed, is then soft-purged by itself, reading it again.
 func (c *Cache) softenChunk(ctx context.Context, chunk []string, now time.Time) error {
 	retry, err := storeCall(c, ctx, "rewritemeta", chunk[0], func(ctx context.Context) ([]string, error) {
-		return c.rewriter.RewriteMeta(ctx, chunk, func(_ string, e *Entry) (*Entry, time.Duration, bool) {
-			return c.softened(e, now)
+		return c.rewriter.RewriteMeta(ctx, chunk, func(_ string, h *EntryHead) (EntryHead, time.Duration, bool) {
+			return c.softenedHead(h, now)
 		})
 	})
 	if err != nil {
@@ -194,7 +213,8 @@ const (
 // staleAt returns e as a response stale from t on: a copy whose lifetime is
 // at most its age at t (RFC 9111 §4.2.3), or e itself if it is so already.
 func staleAt(e *Entry, t time.Time) *Entry {
-	l := staleLifetime(e, t)
+	h := e.Head()
+	l := staleLifetime(&h, t)
 	if l == e.Lifetime {
 		return e
 	}
@@ -203,8 +223,8 @@ func staleAt(e *Entry, t time.Time) *Entry {
 	return &ne
 }
 
-// staleLifetime is the lifetime of e as a response stale from t on: at
-// most its age at t.
-func staleLifetime(e *Entry, t time.Time) time.Duration {
-	return min(e.Lifetime, max(freshness.CurrentAge(e.InitialAge, e.ResponseTime, t), 0))
+// staleLifetime is the lifetime of the response whose head is h as a
+// response stale from t on: at most its age at t.
+func staleLifetime(h *EntryHead, t time.Time) time.Duration {
+	return min(h.Lifetime, max(freshness.CurrentAge(h.InitialAge, h.ResponseTime, t), 0))
 }

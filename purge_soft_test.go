@@ -23,7 +23,7 @@ type rewriterStore struct {
 	calls atomic.Int64
 }
 
-func (s *rewriterStore) RewriteMeta(ctx context.Context, keys []string, rewrite func(string, *larder.Entry) (*larder.Entry, time.Duration, bool)) ([]string, error) {
+func (s *rewriterStore) RewriteMeta(ctx context.Context, keys []string, rewrite func(string, *larder.EntryHead) (larder.EntryHead, time.Duration, bool)) ([]string, error) {
 	s.calls.Add(1)
 	switch s.how {
 	case "fail":
@@ -36,26 +36,23 @@ func (s *rewriterStore) RewriteMeta(ctx context.Context, keys []string, rewrite 
 		s.mu.Lock()
 		old := s.m[k]
 		s.mu.Unlock()
-		var meta *larder.Entry
+		var read *larder.EntryHead
 		if old != nil {
-			v := *old
-			v.Body = nil
-			meta = &v
+			h := old.Head()
+			read = &h
 		}
-		ne, _, ok := rewrite(k, meta)
+		nh, _, ok := rewrite(k, read)
 		if !ok {
 			continue
 		}
 		s.mu.Lock()
-		if s.m[k] != old {
+		switch {
+		case s.m[k] != old || old != nil && old.Kind != nh.Kind:
 			retry = append(retry, k)
-		} else {
-			v := *ne
-			v.Body = nil
-			if old != nil {
-				v.Body = old.Body
-			}
-			s.m[k] = &v
+		case old == nil:
+			s.m[k] = nh.Entry()
+		default:
+			s.m[k] = old.WithHead(nh)
 		}
 		s.mu.Unlock()
 	}

@@ -289,28 +289,31 @@ type FillLocker interface {
 	LockFill(ctx context.Context, key string, ttl time.Duration) (release func(), held bool, err error)
 }
 
-// A MetaRewriter rewrites the metadata of many stored entries in few round
-// trips, keeping their bodies, which it neither reads nor sends. The cache
-// uses it for a soft purge of many entries (by tag or by prefix), which
-// changes only the lifetime and the Nonce of a response (the ResponseTime
-// of a Vary index), or writes a tombstone where nothing or a tombstone is.
+// A MetaRewriter rewrites the heads (EntryHead) of many stored entries in
+// few round trips, keeping the rest of each entry (header fields, Vary
+// names, tags, body key, body), which it need neither decode nor send. The
+// cache uses it for a soft purge of many entries (by tag or by prefix),
+// which changes only the lifetime and the Nonce of a response (the
+// ResponseTime of a Vary index), or writes a tombstone where nothing or a
+// tombstone is.
 type MetaRewriter interface {
-	// RewriteMeta reads the entry stored under each of keys (distinct)
-	// without its body, and calls rewrite with it (nil for a key that
-	// holds none), one call at a time. rewrite returns the entry to store
-	// in its place for ttl, and whether to store one. The store then
-	// writes each such entry with the body of the entry read (the
-	// returned entry's Body is ignored; where none was read, no body), if
-	// the entry stored under the key is still the one read: the same
-	// Nonce, compared and written in one atomic step as SetIf does, and
-	// with SetIf's rules (an entry the store would not keep, too large or
-	// with a ttl ≤ 0, removes the one read instead).
+	// RewriteMeta reads the head of the entry stored under each of keys
+	// (distinct), and calls rewrite with it (nil for a key that holds
+	// none), one call at a time (h is not to be kept past the call). rewrite
+	// returns the head to store in its place for ttl, and whether to store
+	// one. The store then writes the entry read with that head, every
+	// other field as stored (where none was read, an entry with nothing
+	// but the head: no header fields, Vary names, tags or body), if the
+	// entry stored under the key is still the one read: the same Nonce,
+	// compared and written in one atomic step as SetIf does, and with
+	// SetIf's rules (an entry the store would not keep, too large or with
+	// a ttl ≤ 0, removes the one read instead).
 	//
 	// It returns the keys it wrote nothing under although rewrite asked
 	// it to: another write replaced what was read, or the entry read
-	// cannot be rewritten so (a value in an older format, a corrupt one),
-	// or it removed the entry instead. The caller reads those again by
-	// other means. An error means the call failed, and it is unknown which
-	// were written.
-	RewriteMeta(ctx context.Context, keys []string, rewrite func(key string, e *Entry) (ne *Entry, ttl time.Duration, ok bool)) (retry []string, err error)
+	// cannot be rewritten so (a value in an older format, a corrupt one,
+	// a head of another Kind than the entry read), or it removed the
+	// entry instead. The caller reads those again by other means. An
+	// error means the call failed, and it is unknown which were written.
+	RewriteMeta(ctx context.Context, keys []string, rewrite func(key string, h *EntryHead) (nh EntryHead, ttl time.Duration, ok bool)) (retry []string, err error)
 }

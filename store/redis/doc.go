@@ -24,8 +24,9 @@
 // one MGET for the keys of one URL, which share a hash slot; of one hash
 // slot of a cluster; of all on one server), for purges a larder.TagStore,
 // a larder.MultiSetter and a larder.MetaRewriter (a soft purge rewrites
-// the metadata of many entries, splicing each new head with the stored
-// body on the server: no body is read or sent), a larder.FillLocker (see
+// the heads of many entries, larder.EntryHead, splicing each new head
+// with the rest of the stored value on the server: no body is read or
+// sent, no header field decoded), a larder.FillLocker (see
 // "Fill locks") and, with a client made with ContextTimeoutEnabled, a
 // larder.DeadlineStore. It is not a
 // larder.NonBlockingStore, so the cache calls it under its store timeout, and

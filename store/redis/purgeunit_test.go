@@ -15,10 +15,10 @@ import (
 )
 
 // pipeSizes is a go-redis hook that records the size of each round trip
-// the client makes: the number of commands of a pipeline (but a new
-// connection's set-up), or the number of keys of a single script call or
-// DEL that succeeded (a NOSCRIPT reply is followed by the same call with
-// the script).
+// the client makes: the number of keys of a single script call or DEL
+// that succeeded (a NOSCRIPT reply is followed by the same call with the
+// script), or of a pipeline (but a new connection's set-up): its commands,
+// a script call counting as its keys.
 type pipeSizes struct {
 	mu    sync.Mutex
 	sizes []int
@@ -29,13 +29,9 @@ func (p *pipeSizes) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	return func(ctx context.Context, cmd goredis.Cmder) error {
 		err := next(ctx, cmd)
 		n := -1
-		switch args := cmd.Args(); cmd.Name() {
-		case "evalsha", "eval":
-			if k, ok := args[2].(int); ok {
-				n = k
-			}
-		case "del":
-			n = len(args) - 1
+		switch cmd.Name() {
+		case "evalsha", "eval", "del":
+			n = cmdKeys(cmd)
 		}
 		if n >= 0 && err == nil {
 			p.mu.Lock()
@@ -48,12 +44,30 @@ func (p *pipeSizes) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 func (p *pipeSizes) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []goredis.Cmder) error {
 		if n := cmds[0].Name(); n != "client" && n != "hello" { // not a new connection's set-up
+			n := 0
+			for _, c := range cmds {
+				n += cmdKeys(c)
+			}
 			p.mu.Lock()
-			p.sizes = append(p.sizes, len(cmds))
+			p.sizes = append(p.sizes, n)
 			p.mu.Unlock()
 		}
 		return next(ctx, cmds)
 	}
+}
+
+// cmdKeys is how many keys cmd counts for in a round trip's size: a
+// script call's keys, a DEL's, 1 for any other command.
+func cmdKeys(cmd goredis.Cmder) int {
+	switch args := cmd.Args(); cmd.Name() {
+	case "evalsha", "eval":
+		if k, ok := args[2].(int); ok {
+			return k
+		}
+	case "del":
+		return len(args) - 1
+	}
+	return 1
 }
 
 // take returns the sizes recorded since the last take, and forgets them.
@@ -109,7 +123,8 @@ func TestPurgeUnits(t *testing.T) {
 	}
 	hook.take()
 	rewriteStale(t, s, keys[n/2:])
-	// Two pipelines per unit: the heads read, the scripts.
+	// Two round trips per unit: the heads read (one script call), the
+	// heads written (one script call).
 	sizes := hook.take()
 	// The new heads, whose lifetime is shorter, take the old heads' room
 	// (larder.AppendEntryMetaPadded): the bodies stay where they were.
@@ -118,11 +133,12 @@ func TestPurgeUnits(t *testing.T) {
 			t.Errorf("%s: %d bytes after RewriteMeta, %d before", k, got, lens[k])
 		}
 	}
-	var reads []int
-	for i := 0; i < len(sizes); i += 2 {
-		reads = append(reads, sizes[i])
+	var reads, writes []int
+	for i := 0; i+1 < len(sizes); i += 2 {
+		reads, writes = append(reads, sizes[i]), append(writes, sizes[i+1])
 	}
 	checkUnits(t, "RewriteMeta's reads", reads, n/2, 16)
+	checkUnits(t, "RewriteMeta's writes", writes, n/2, 16)
 }
 
 // TestPurgeUnitsCluster: through a cluster client, SetMulti and
@@ -189,10 +205,10 @@ func setKeys(t *testing.T, s *redis.Store, n int) []string {
 func rewriteStale(t *testing.T, s *redis.Store, keys []string) {
 	t.Helper()
 	ctx := context.Background()
-	retry, err := s.RewriteMeta(ctx, keys, func(_ string, e *larder.Entry) (*larder.Entry, time.Duration, bool) {
-		ne := *e
-		ne.Nonce, ne.Lifetime = e.Nonce+"s", 0
-		return &ne, time.Hour, true
+	retry, err := s.RewriteMeta(ctx, keys, func(_ string, h *larder.EntryHead) (larder.EntryHead, time.Duration, bool) {
+		nh := *h
+		nh.Nonce, nh.Lifetime = h.Nonce+"s", 0
+		return nh, time.Hour, true
 	})
 	if err != nil || len(retry) > 0 {
 		t.Fatalf("RewriteMeta: retry %v, %v", retry, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unsafe"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -15,17 +16,55 @@ import (
 var _ larder.MetaRewriter = (*Store)(nil)
 
 // RewriteMeta (larder.MetaRewriter) in two round trips: the heads of the
-// values (the part before the body) are read with GETRANGE, in one
-// pipeline; the new heads are written by one script call per group of
-// keys (one hash slot of a cluster; any keys on one server), which splices
-// each with the body that follows the old head, on the server. A value is,
-// after its 3 bytes and Nonce, an entry's encoding (format version 2): a
-// fixed header of larder.EntryHeaderSize bytes, which holds the length of
-// the metadata and the body's, the metadata, then the body.
+// values (the part before the body) are read, on one server by one script
+// call a unit that returns each value's head exactly, else with GETRANGE
+// in one pipeline; the new heads are written by one script call per group
+// of keys (one hash slot of a cluster; any keys on one server), which
+// splices each with the body that follows the old head, on the server. A
+// value is, after its 3 bytes and Nonce, an entry's encoding (format
+// version 2): a fixed header of larder.EntryHeaderSize bytes, which holds
+// the length of the metadata and the body's, the metadata, then the body.
+// Only the entry's head (larder.EntryHead) is decoded and written anew:
+// the rest of the metadata (header fields, Vary names, tags) is copied
+// from the head read, byte for byte (larder.AppendEntryHead).
 
 // headRead is how many bytes of each value RewriteMeta reads first: the
 // head of most. A longer one is read again, whole.
 const headRead = 512
+
+// readHeadsScript returns the head of the value of each key of KEYS: its
+// first ARGV[1] bytes (headRead), cut to the head, or the whole head when
+// it is longer; "" for nothing. The head's length is read as headLen
+// reads it: after the value's version byte (1) and the 2-byte length of
+// the Nonce, the entry's 4-byte magic, its version byte, then its 4-byte
+// metadata length, which does not count the entry's 17-byte header. A
+// value in another format is returned as read (parseHead refuses it).
+const readHeadsScript = `
+local first = tonumber(ARGV[1])
+local out = {}
+for i, key in ipairs(KEYS) do
+  local v = redis.call('GETRANGE', key, 0, first - 1)
+  if #v >= 3 and string.byte(v, 1) == 1 then
+    local e = 3 + string.byte(v, 2) * 256 + string.byte(v, 3)
+    if #v >= e + 9 then
+      local m = 0
+      for j = e + 6, e + 9 do
+        m = m * 256 + string.byte(v, j)
+      end
+      local n = e + 17 + m
+      if n < #v then
+        v = string.sub(v, 1, n)
+      elseif n > #v and #v == first then
+        v = redis.call('GETRANGE', key, 0, n - 1)
+      end
+    end
+  end
+  out[i] = v
+end
+return out
+`
+
+var readHeadsOnce = goredis.NewScript(readHeadsScript)
 
 // writeHeadsScript writes new heads: ARGV holds three arguments per key
 // of KEYS: the head read ("" for nothing), the ttl in milliseconds ("0" to
@@ -73,19 +112,20 @@ var writeHeads = goredis.NewScript(writeHeadsScript)
 // else while a script runs (and it copies each body it splices).
 const rewriteGroup = 16
 
-// RewriteMeta rewrites the metadata of the entries stored under keys,
-// keeping their bodies, as larder.MetaRewriter says: two round trips per
-// 16 keys (serverPurgeUnit), three when a head is longer than 512 bytes;
-// no body read or sent. Through a cluster client, the keys go to one node
-// at a time, through the node's client, as SetMulti's do (see
-// setMultiCluster; a node that refuses a unit fails the call, and the
-// cache then soft-purges each of its keys on its own); through any other
-// client (a ring), 16 keys a unit too. The rules of Set apply to the new
-// value: larger than MaxValueSize, or a ttl under 1 ms, and the value read
-// is deleted (its key is returned). A value not in this store's format,
-// or in an entry format without a metadata prefix, is left as it is, and
-// its key returned.
-func (s *Store) RewriteMeta(ctx context.Context, keys []string, rewrite func(key string, e *larder.Entry) (*larder.Entry, time.Duration, bool)) ([]string, error) {
+// RewriteMeta rewrites the heads of the entries stored under keys,
+// keeping the rest of each, as larder.MetaRewriter says: two round trips
+// per 16 keys (serverPurgeUnit), three when a head is longer than 512
+// bytes and is not on one server; no body read or sent, no header field
+// decoded. Through a cluster client, the keys go to one node at a time,
+// through the node's client, as SetMulti's do (see setMultiCluster; a node
+// that refuses a unit fails the call, and the cache then soft-purges each
+// of its keys on its own); through any other client (a ring), 16 keys a
+// unit too. The rules of Set apply to the new value: larger than
+// MaxValueSize, or a ttl under 1 ms, and the value read is deleted (its
+// key is returned). A value not in this store's format, or in an entry
+// format without a metadata prefix, is left as it is, and its key
+// returned.
+func (s *Store) RewriteMeta(ctx context.Context, keys []string, rewrite func(key string, h *larder.EntryHead) (larder.EntryHead, time.Duration, bool)) ([]string, error) {
 	rkeys := s.redisKeys(keys)
 	var retry []string
 	run := func(c goredis.UniversalClient, keys, rkeys []string) error {
@@ -125,7 +165,7 @@ func (s *Store) RewriteMeta(ctx context.Context, keys []string, rewrite func(key
 
 // rewriteUnit is RewriteMeta for the keys of one unit, whose Redis keys
 // are rkeys, through c (the store's client, or a cluster node's).
-func (s *Store) rewriteUnit(ctx context.Context, c goredis.UniversalClient, keys, rkeys []string, rewrite func(key string, e *larder.Entry) (*larder.Entry, time.Duration, bool)) ([]string, error) {
+func (s *Store) rewriteUnit(ctx context.Context, c goredis.UniversalClient, keys, rkeys []string, rewrite func(key string, h *larder.EntryHead) (larder.EntryHead, time.Duration, bool)) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -133,20 +173,33 @@ func (s *Store) rewriteUnit(ctx context.Context, c goredis.UniversalClient, keys
 	if err != nil {
 		return nil, fmt.Errorf("redis: RewriteMeta: %w", err)
 	}
-	var retry []string
-	open := make(map[int]*scriptGroup)
-	var writes []*scriptGroup
+	var (
+		retry  []string
+		open   = make(map[int]*scriptGroup)
+		writes []*scriptGroup
+		read   = new(larder.EntryHead) // what rewrite is given, for each key in turn
+	)
 	for i, k := range keys {
 		h, ok := parseHead(heads[i])
 		if !ok {
 			retry = append(retry, k)
 			continue
 		}
-		ne, ttl, write := rewrite(k, h.e)
-		if !write {
+		given := read
+		if h.head == "" {
+			given = nil
+		} else {
+			*read = h.h
+		}
+		nh, ttl, write := rewrite(k, given)
+		switch {
+		case !write:
+			continue
+		case h.head != "" && nh.Kind != h.h.Kind:
+			retry = append(retry, k)
 			continue
 		}
-		newHead, keep, err := s.encodeHead(ne, ttl, h.bodyLen, len(h.head))
+		newHead, keep, err := s.encodeHead(h, nh, ttl)
 		if err != nil {
 			return nil, err
 		}
@@ -185,10 +238,22 @@ func (s *Store) rewriteUnit(ctx context.Context, c goredis.UniversalClient, keys
 	return retry, nil
 }
 
-// readHeads returns the head of the value of each of rkeys (Redis keys):
-// its first headRead bytes, or the whole head when longer; "" for nothing.
-// One pipeline, and one more for the longer heads.
+// readHeads returns the head of the value of each of rkeys (Redis keys),
+// "" for nothing: on one server exactly the head, in one script call
+// (readHeadsScript); else its first headRead bytes, or the whole head when
+// longer, in one pipeline of GETRANGE and one more for the longer heads.
 func (s *Store) readHeads(ctx context.Context, c goredis.UniversalClient, rkeys []string) ([]string, error) {
+	if _, one := s.c.(*goredis.Client); one {
+		g := &scriptGroup{keys: rkeys, args: []any{headRead}}
+		if err := s.evalGroups(ctx, c, readHeadsOnce, []*scriptGroup{g}); err != nil {
+			return nil, err
+		}
+		heads, err := g.cmd.StringSlice()
+		if err == nil && len(heads) != len(rkeys) {
+			err = fmt.Errorf("%d heads for %d keys", len(heads), len(rkeys))
+		}
+		return heads, err
+	}
 	heads := make([]string, len(rkeys))
 	cmds := make([]*goredis.StringCmd, len(rkeys))
 	lens := make([]int, len(rkeys))
@@ -237,7 +302,7 @@ func headLen(b string) int {
 	if len(b) < valueHeader+n+larder.EntryHeaderSize {
 		return 0
 	}
-	metaLen, _, err := larder.EntryLayout([]byte(b[valueHeader+n : valueHeader+n+larder.EntryHeaderSize]))
+	metaLen, _, err := larder.EntryLayout(bytesOf(b[valueHeader+n : valueHeader+n+larder.EntryHeaderSize]))
 	if err != nil {
 		return 0
 	}
@@ -246,60 +311,64 @@ func headLen(b string) int {
 
 // A head is a value's head, decoded.
 type head struct {
-	e       *larder.Entry // without its body; nil for nothing
-	head    string        // the head: up to the end of the entry's metadata
-	bodyLen int64         // -1 for a nil body
+	h       larder.EntryHead // the entry's head, when head is not ""
+	head    string           // the value's head: up to the end of the entry's metadata; "" for nothing
+	enc     []byte           // the entry's part of head (a view of it)
+	bodyLen int64            // the body's length
 }
 
 // parseHead decodes what readHeads read of a value: ok is false for a
 // value that is not in this store's format with a metadata prefix.
 func parseHead(b string) (h head, ok bool) {
 	if b == "" {
-		return head{bodyLen: -1}, true
+		return head{}, true
 	}
 	n := headLen(b)
 	if n == 0 || n > len(b) {
 		return head{}, false
 	}
 	k := int(b[1])<<8 | int(b[2])
-	nonce, enc := b[valueHeader:valueHeader+k], []byte(b[valueHeader+k:n])
-	e, metaLen, bodyLen, err := larder.DecodeEntryMeta(enc)
-	if err != nil || metaLen != len(enc) || e.Nonce != nonce {
+	nonce, enc := b[valueHeader:valueHeader+k], bytesOf(b[valueHeader+k:n])
+	eh, metaLen, bodyLen, err := larder.DecodeEntryHead(enc)
+	if err != nil || metaLen != len(enc) || eh.Nonce != nonce {
 		return head{}, false
 	}
-	if binary.BigEndian.Uint64(enc[9:17]) == 0 {
-		bodyLen = -1 // a nil body
-	}
-	return head{e: e, head: b[:n], bodyLen: bodyLen}, true
+	return head{h: eh, head: b[:n], enc: enc, bodyLen: bodyLen}, true
 }
 
-// encodeHead returns the head of e (its Body ignored) stored for ttl with
-// a body of bodyLen bytes (-1: a nil body), and whether the value is to be
-// kept: not with a ttl under 1 ms or past MaxValueSize, as encodeValue.
-// oldLen is the length of the head it replaces: the new head takes as
-// many bytes when it can (larder.AppendEntryMetaPadded), so that the
-// script writes it over the old one in place, without moving the body
-// (the new head of a soft purge, whose lifetime is shorter, is otherwise
-// a byte or so shorter, and Redis copied every body).
-func (s *Store) encodeHead(e *larder.Entry, ttl time.Duration, bodyLen int64, oldLen int) (head []byte, keep bool, err error) {
+// bytesOf returns the bytes of s, not copied: for reading only.
+func bytesOf(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// encodeHead returns the value's head of the entry read (h; nothing when
+// h.head is "") with the head nh, stored for ttl, and whether the value is
+// to be kept: not with a ttl under 1 ms or past MaxValueSize, as
+// encodeValue. The entry's part is larder.AppendEntryHead's: the rest of
+// the entry read, byte for byte, behind the new head; it takes as many
+// bytes as the head read when it can, so that the script writes it over
+// the old one in place, without moving the body (the new head of a soft
+// purge, whose lifetime is shorter, is otherwise a byte or so shorter, and
+// Redis copied every body).
+func (s *Store) encodeHead(h head, nh larder.EntryHead, ttl time.Duration) (b []byte, keep bool, err error) {
 	if ttl < time.Millisecond {
 		return nil, false, nil
 	}
-	if len(e.Nonce) > 0xffff {
-		return nil, false, fmt.Errorf("redis: a Nonce of %d bytes (at most %d)", len(e.Nonce), 0xffff)
+	if len(nh.Nonce) > 0xffff {
+		return nil, false, fmt.Errorf("redis: a Nonce of %d bytes (at most %d)", len(nh.Nonce), 0xffff)
 	}
-	head = make([]byte, 0, max(oldLen+8, valueHeader+len(e.Nonce)))
-	head = append(head, valueVersion)
-	head = binary.BigEndian.AppendUint16(head, uint16(len(e.Nonce)))
-	head = append(head, e.Nonce...)
-	head, err = larder.AppendEntryMetaPadded(head, e, bodyLen, oldLen-len(head))
+	b = make([]byte, 0, max(len(h.head)+8, valueHeader+len(nh.Nonce)+64))
+	b = append(b, valueVersion)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(nh.Nonce)))
+	b = append(b, nh.Nonce...)
+	b, err = larder.AppendEntryHead(b, h.enc, nh, len(h.head)-len(b))
 	if err != nil {
 		return nil, false, fmt.Errorf("redis: %w", err)
 	}
-	if int64(len(head))+max(bodyLen, 0) > int64(s.maxValue) {
+	if int64(len(b))+h.bodyLen > int64(s.maxValue) {
 		return nil, false, nil
 	}
-	return head, true, nil
+	return b, true, nil
 }
 
 // A scriptGroup is the keys of one script call: indexes in the caller's

@@ -76,6 +76,7 @@ func capGroups() []capGroup {
 		{"MetaRewriter", has[larder.MetaRewriter], []capTest{
 			{"KeepsBody", testRewriteKeepsBody},
 			{"Replaced", testRewriteReplaced},
+			{"Kind", testRewriteKind},
 			{"NotKept", testRewriteNotKept},
 			{"Many", testRewriteMany},
 			{"Expiry", testRewriteExpiry},

@@ -90,10 +90,13 @@
 //     holds; a cancelled context fails, holding nothing. A store that
 //     reports every lock held (a wrapper that cannot lock, which
 //     larder.FillLocker allows) passes after that is checked.
-//   - MetaRewriter: RewriteMeta hands the rewrite each entry without its
-//     body (nil for a key that holds none) and stores what it returns with
-//     the stored body, never the returned one's (a 100 kB body, a head of
-//     2 kB, an empty and a nil body); a key it declines stays as it was; a
+//   - MetaRewriter: RewriteMeta hands the rewrite each entry's head (nil
+//     for a key that holds none) and stores the head it returns with every
+//     other field of the stored entry, header fields, Vary names, tags,
+//     body key and body (a 100 kB body, a head of 2 kB, an empty and a nil
+//     body, an entry with every field); where nothing was, an entry with
+//     nothing but the head; a head of another Kind is not written and its
+//     key is returned; a key it declines stays as it was; a
 //     key written, deleted or filled between the read and the write keeps
 //     that other write and is returned, as is one whose rewrite the store
 //     would not keep (a ttl ≤ 0), which is removed; 300 keys in one call

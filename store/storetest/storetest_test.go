@@ -89,49 +89,48 @@ func (s capStore) SetIf(_ context.Context, key string, e *larder.Entry, ttl time
 	return true, nil
 }
 
-func (s capStore) RewriteMeta(ctx context.Context, keys []string, rewrite func(string, *larder.Entry) (*larder.Entry, time.Duration, bool)) ([]string, error) {
-	return s.rewriteMeta(keys, rewrite, false, false)
+func (s capStore) RewriteMeta(ctx context.Context, keys []string, rewrite func(string, *larder.EntryHead) (larder.EntryHead, time.Duration, bool)) ([]string, error) {
+	return s.rewriteMeta(keys, rewrite, "")
 }
 
-// rewriteMeta is RewriteMeta, broken if asked: keeping the rewritten
-// entry's body instead of the stored one's, or writing over another write.
-func (s capStore) rewriteMeta(keys []string, rewrite func(string, *larder.Entry) (*larder.Entry, time.Duration, bool), newBody, ignoreGen bool) ([]string, error) {
+// rewriteMeta is RewriteMeta, broken as how says: "rewritefields" stores
+// the head alone, dropping the stored entry's other fields and body;
+// "rewriteignoresgen" writes over another write; "rewritekind" writes a
+// head of another Kind over the entry read.
+func (s capStore) rewriteMeta(keys []string, rewrite func(string, *larder.EntryHead) (larder.EntryHead, time.Duration, bool), how string) ([]string, error) {
 	var retry []string
 	for _, k := range keys {
 		s.mu.Lock()
 		it, ok := s.m[k]
 		ok = ok && s.now().Before(it.expires)
 		s.mu.Unlock()
-		var read *larder.Entry
+		var read *larder.EntryHead
 		if ok {
-			meta := *it.e
-			meta.Body = nil
-			read = &meta
+			h := it.e.Head()
+			read = &h
 		}
-		ne, ttl, write := rewrite(k, read)
+		nh, ttl, write := rewrite(k, read)
 		if !write {
 			continue
 		}
 		s.mu.Lock()
 		cur, still := s.m[k]
 		still = still && s.now().Before(cur.expires)
-		if !ignoreGen && (still != ok || still && cur.e != it.e) {
+		if how != "rewriteignoresgen" && (still != ok || still && cur.e != it.e) ||
+			how != "rewritekind" && ok && nh.Kind != it.e.Kind {
 			s.mu.Unlock()
 			retry = append(retry, k)
 			continue
 		}
-		v := *ne
-		if !newBody {
-			v.Body = nil
-			if ok {
-				v.Body = it.e.Body
-			}
+		ne := nh.Entry()
+		if ok && how != "rewritefields" {
+			ne = it.e.WithHead(nh)
 		}
 		if ttl <= 0 {
 			delete(s.m, k)
 			retry = append(retry, k)
 		} else {
-			s.m[k] = mapItem{e: &v, expires: s.now().Add(ttl)}
+			s.m[k] = mapItem{e: ne, expires: s.now().Add(ttl)}
 		}
 		s.mu.Unlock()
 	}
@@ -319,8 +318,8 @@ func (s brokenCapStore) GetMulti(ctx context.Context, keys []string) ([]*larder.
 	return out, err
 }
 
-func (s brokenCapStore) RewriteMeta(ctx context.Context, keys []string, rewrite func(string, *larder.Entry) (*larder.Entry, time.Duration, bool)) ([]string, error) {
-	return s.rewriteMeta(keys, rewrite, s.how == "rewritebody", s.how == "rewriteignoresgen")
+func (s brokenCapStore) RewriteMeta(ctx context.Context, keys []string, rewrite func(string, *larder.EntryHead) (larder.EntryHead, time.Duration, bool)) ([]string, error) {
+	return s.rewriteMeta(keys, rewrite, s.how)
 }
 
 // TestBrokenCapStoreHelper runs the suite against a store with broken
@@ -379,8 +378,9 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 		"setifexpired":      "ConditionalStore/Expired",
 		"tornstream":        "BodyStreamer/FailedBody",
 		"getmulticompact":   "MultiGetter/Mixed",
-		"rewritebody":       "MetaRewriter/KeepsBody",
+		"rewritefields":     "MetaRewriter/KeepsBody",
 		"rewriteignoresgen": "MetaRewriter/Replaced",
+		"rewritekind":       "MetaRewriter/Kind",
 	} {
 		t.Run(how, func(t *testing.T) {
 			group, _, _ := strings.Cut(subtest, "/")

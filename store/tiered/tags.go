@@ -68,7 +68,7 @@ func (s *Store) SetMulti(ctx context.Context, keys []string, e *larder.Entry, tt
 // without one a Get and a SetIf of each key (the body read is written
 // back), after which the keys are evicted from every node's L1
 // (wroteMany).
-func (s *Store) RewriteMeta(ctx context.Context, keys []string, rewrite func(key string, e *larder.Entry) (*larder.Entry, time.Duration, bool)) ([]string, error) {
+func (s *Store) RewriteMeta(ctx context.Context, keys []string, rewrite func(key string, h *larder.EntryHead) (larder.EntryHead, time.Duration, bool)) ([]string, error) {
 	var retry []string
 	var err error
 	if mr, ok := s.l2.(larder.MetaRewriter); ok {
@@ -87,30 +87,34 @@ func (s *Store) RewriteMeta(ctx context.Context, keys []string, rewrite func(key
 
 // rewriteEach is RewriteMeta on the L2 one key at a time, with Get and
 // SetIf.
-func (s *Store) rewriteEach(ctx context.Context, keys []string, rewrite func(key string, e *larder.Entry) (*larder.Entry, time.Duration, bool)) ([]string, error) {
+func (s *Store) rewriteEach(ctx context.Context, keys []string, rewrite func(key string, h *larder.EntryHead) (larder.EntryHead, time.Duration, bool)) ([]string, error) {
 	var retry []string
 	for _, k := range keys {
 		e, err := s.l2.Get(ctx, k)
 		if err != nil && !errors.Is(err, larder.ErrNotFound) {
 			return nil, err
 		}
-		var meta *larder.Entry
+		var read *larder.EntryHead
 		gen := ""
 		if e != nil {
-			v := *e
-			v.Body = nil
-			meta, gen = &v, e.Nonce
+			h := e.Head()
+			read, gen = &h, e.Nonce
 		}
-		ne, ttl, write := rewrite(k, meta)
+		nh, ttl, write := rewrite(k, read)
 		if !write {
 			continue
 		}
-		v := *ne
-		v.Body = nil
-		if e != nil {
-			v.Body = e.Body
+		var ne *larder.Entry
+		switch {
+		case e == nil:
+			ne = nh.Entry()
+		case nh.Kind != e.Kind:
+			retry = append(retry, k)
+			continue
+		default:
+			ne = e.WithHead(nh) // the body read, written back
 		}
-		ok, err := s.l2.SetIf(ctx, k, &v, ttl, gen)
+		ok, err := s.l2.SetIf(ctx, k, ne, ttl, gen)
 		if err != nil {
 			return nil, err
 		}
