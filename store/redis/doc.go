@@ -33,7 +33,7 @@
 // not a larder.BodyStreamer: bodies travel whole, bounded by
 // Options.MaxValueSize.
 //
-// A purge's writes (SetMulti, RewriteMeta) go 16 keys a round trip, to one
+// A purge's writes (SetMulti, RewriteMeta) go 8 keys a round trip, to one
 // server at a time: through a cluster client, to one node after the
 // other, through the node's own client (ClusterClient.MasterForKey), so
 // that hooks added to the cluster client do not see them and hooks added

@@ -63,12 +63,14 @@ type Store struct {
 
 // serverPurgeUnit bounds the keys whose writes one round trip of a purge
 // carries (SetMulti, RewriteMeta), to one server: a Redis server runs the
-// commands of one round trip back to back while every hit waits behind
-// them. 16 keys take about 0.1 ms of the server's time, where 64 held the
-// hits arriving meanwhile for up to 0.3 ms (BENCHMARKS.md, purge by tag).
-// Through a cluster client, a purge writes to one node at a time, 16 keys
-// a round trip (setMultiCluster).
-const serverPurgeUnit = 16
+// commands of one round trip (a script call) back to back while every hit
+// waits behind them. 64 keys held the hits arriving meanwhile for up to
+// 0.3 ms; with 16 the hits' p50 still rose by 10–30 µs during a soft
+// purge of 100,000 entries and their p99 by 1.3–1.9×, with 8 neither
+// moved beyond what it does without a purge, for a purge that takes 40 %
+// longer (BENCHMARKS.md, purge by tag). Through a cluster client, a purge
+// writes to one node at a time, 8 keys a round trip (setMultiCluster).
+const serverPurgeUnit = 8
 
 var (
 	_ larder.Store            = (*Store)(nil)

@@ -108,18 +108,14 @@ return out
 
 var writeHeads = goredis.NewScript(writeHeadsScript)
 
-// rewriteGroup bounds the keys of one script call: Redis serves nothing
-// else while a script runs (and it copies each body it splices).
-const rewriteGroup = 16
-
 // RewriteMeta rewrites the heads of the entries stored under keys,
 // keeping the rest of each, as larder.MetaRewriter says: two round trips
-// per 16 keys (serverPurgeUnit), three when a head is longer than 512
+// per 8 keys (serverPurgeUnit), three when a head is longer than 512
 // bytes and is not on one server; no body read or sent, no header field
 // decoded. Through a cluster client, the keys go to one node at a time,
 // through the node's client, as SetMulti's do (see setMultiCluster; a node
 // that refuses a unit fails the call, and the cache then soft-purges each
-// of its keys on its own); through any other client (a ring), 16 keys a
+// of its keys on its own); through any other client (a ring), 8 keys a
 // unit too. The rules of Set apply to the new value: larger than
 // MaxValueSize, or a ttl under 1 ms, and the value read is deleted (its
 // key is returned). A value not in this store's format, or in an entry
@@ -209,7 +205,7 @@ func (s *Store) rewriteUnit(ctx context.Context, c goredis.UniversalClient, keys
 		}
 		gi := s.group(s.hashTag(rkeys[i]), i)
 		g := open[gi]
-		if g == nil || len(g.keys) == rewriteGroup {
+		if g == nil { // a unit's keys: a script call holds at most serverPurgeUnit
 			g = &scriptGroup{}
 			open[gi] = g
 			writes = append(writes, g)

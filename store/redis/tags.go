@@ -313,7 +313,7 @@ func writeKeys(ctx context.Context, c goredis.Cmdable, rkeys []string, v []byte,
 // pipeline of the call's keys through the cluster client keeps every node
 // busy at once, each with its share of the keys; with three servers on the
 // 2 CPUs of the test machine, that doubled the p99 of the hits served
-// meanwhile, where one node at a time, 16 keys a round trip, leaves it
+// meanwhile, where one node at a time, a few keys a round trip, leaves it
 // about where it is on one server (BENCHMARKS.md, purge by tag). A unit
 // that a node refuses (its slot moved, the node failed over) is written
 // again through the cluster client, which follows redirects and refreshes
@@ -388,20 +388,20 @@ var setMany = goredis.NewScript(setManyScript)
 
 // setMultiServer is SetMulti on one server: one command per
 // serverPurgeUnit keys, setManyScript (or a DEL of them all when set is
-// false), with the Redis keys of a unit built in one allocation. A command
-// per key, with its own Cmd, arguments and key strings, made 9 allocations
-// a key (under 2 now: TestSetMultiAllocs), and the collections they cost a
-// purge of 100,000 entries doubled the p99 of the hits served meanwhile
-// (BENCHMARKS.md, purge by tag).
+// false), with the Redis keys of the call built in one allocation and the
+// value and ttl arguments boxed once. A command per key, with its own Cmd,
+// arguments and key strings, made 9 allocations a key (2 now, one of them
+// go-redis's boxing of the key into its arguments: TestSetMultiAllocs),
+// and the collections they cost a purge of 100,000 entries doubled the
+// p99 of the hits served meanwhile (BENCHMARKS.md, purge by tag).
 func (s *Store) setMultiServer(ctx context.Context, keys []string, v []byte, set bool, ttl time.Duration) error {
-	ms := strconv.FormatInt(ttl.Milliseconds(), 10)
-	for len(keys) > 0 {
-		unit := keys[:min(len(keys), serverPurgeUnit)]
-		keys = keys[len(unit):]
-		rkeys := s.redisKeys(unit)
+	args := []any{v, strconv.FormatInt(ttl.Milliseconds(), 10)} // boxed once for every unit
+	for all := s.redisKeys(keys); len(all) > 0; {
+		rkeys := all[:min(len(all), serverPurgeUnit)]
+		all = all[len(rkeys):]
 		var err error
 		if set {
-			err = setMany.Run(ctx, s.c, rkeys, v, ms).Err()
+			err = setMany.Run(ctx, s.c, rkeys, args...).Err()
 		} else {
 			err = s.c.Del(ctx, rkeys...).Err()
 		}
