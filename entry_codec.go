@@ -121,40 +121,18 @@ func AppendEntryMeta(dst []byte, e *Entry, bodyLen int64) ([]byte, error) {
 	if bodyLen > math.MaxInt64-1 {
 		return nil, fmt.Errorf("%w: body length %d out of range", ErrEntryFormat, bodyLen)
 	}
-	return e.appendEncode(dst, bodyLen, nil, 0)
-}
-
-// AppendEntryMetaPadded is AppendEntryMeta, but when the encoding would be
-// shorter than size bytes it writes the lifetime in a longer form, which
-// every decoder of the format reads as the same value (a varint with
-// redundant continuation bytes; at most 10 bytes in all), so that it takes
-// exactly size bytes if it can. A store that rewrites an entry's metadata
-// in place (a soft purge) then need not move the body after it. The
-// encoding is then not the one MarshalBinary gives for e, though it decodes
-// to the same entry.
-func AppendEntryMetaPadded(dst []byte, e *Entry, bodyLen int64, size int) ([]byte, error) {
-	b, err := AppendEntryMeta(dst, e, bodyLen)
-	if err != nil {
-		return nil, err
-	}
-	pad := size - (len(b) - len(dst))
-	if pad <= 0 || codecVarintSize(int64(e.Lifetime))+pad > binary.MaxVarintLen64 {
-		return b, nil
-	}
-	return e.appendEncode(b[:len(dst)], bodyLen, nil, pad)
+	return e.appendEncode(dst, bodyLen, nil)
 }
 
 // encode encodes e's header and metadata for a body of bodyLen bytes
 // (negative: a nil body), followed by body, which is either nil or those
 // bodyLen bytes, in one allocation.
 func (e *Entry) encode(bodyLen int64, body []byte) ([]byte, error) {
-	return e.appendEncode(nil, bodyLen, body, 0)
+	return e.appendEncode(nil, bodyLen, body)
 }
 
-// appendEncode is encode appending to dst, grown at most once, with the
-// lifetime's varint pad bytes longer than it need be (pad ≥ 0; the caller
-// keeps it within binary.MaxVarintLen64).
-func (e *Entry) appendEncode(dst []byte, bodyLen int64, body []byte, pad int) ([]byte, error) {
+// appendEncode is encode appending to dst, grown at most once.
+func (e *Entry) appendEncode(dst []byte, bodyLen int64, body []byte) ([]byte, error) {
 	if err := checkTimes(e.RequestTime, e.ResponseTime, e.Expires); err != nil {
 		return nil, err
 	}
@@ -180,7 +158,7 @@ func (e *Entry) appendEncode(dst []byte, bodyLen int64, body []byte, pad int) ([
 	slices.Sort(keys)
 
 	h := e.Head()
-	metaLen := codecUvarintSize(uint64(strCount)) + headSize(&h) + pad +
+	metaLen := codecUvarintSize(uint64(strCount)) + headSize(&h) +
 		codecUvarintSize(codecNilLen(hdr == nil, len(hdr))) + headerSize +
 		codecStringsSize(e.VaryNames) + codecStringsSize(e.Tags)
 	if e.BodyKey != "" {
@@ -204,7 +182,7 @@ func (e *Entry) appendEncode(dst []byte, bodyLen int64, body []byte, pad int) ([
 	b = binary.BigEndian.AppendUint32(b, uint32(metaLen))
 	b = binary.BigEndian.AppendUint64(b, bodyN)
 	b = binary.AppendUvarint(b, uint64(strCount))
-	b = appendHead(b, &h, pad)
+	b = appendHead(b, &h, 0)
 	b = binary.AppendUvarint(b, codecNilLen(hdr == nil, len(hdr)))
 	for _, k := range keys {
 		vs := hdr[k]

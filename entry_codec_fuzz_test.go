@@ -127,11 +127,12 @@ func FuzzDecodeEntryMeta(f *testing.F) {
 		if err != nil || m3 != len(enc) || n3 != bodyLen || !codecEntriesEqual(e, e3) {
 			t.Fatalf("re-encoded metadata: %v, %d, %d, %v", e3, m3, n3, err)
 		}
-		// Padded to the length of the prefix's own metadata (a soft
-		// purge's in-place rewrite), it decodes the same too.
-		padded, err := AppendEntryMetaPadded(nil, e, bodyLen, metaLen)
+		// Its head written again before the rest, padded to the length
+		// of the prefix's own metadata (a soft purge's in-place
+		// rewrite), it decodes the same too.
+		padded, err := AppendEntryHead(nil, prefix[:metaLen], e.Head(), metaLen)
 		if err != nil {
-			t.Fatalf("AppendEntryMetaPadded: %v", err)
+			t.Fatalf("AppendEntryHead: %v", err)
 		}
 		e4, m4, n4, err := DecodeEntryMeta(padded)
 		if err != nil || m4 != len(padded) || n4 != bodyLen || !codecEntriesEqual(e, e4) {

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -468,60 +467,5 @@ func TestAppendEntryMeta(t *testing.T) {
 	}
 	if _, err := AppendEntryMeta(nil, &Entry{}, math.MaxInt64); !errors.Is(err, ErrEntryFormat) {
 		t.Fatalf("AppendEntryMeta with a body of MaxInt64 bytes: %v, want ErrEntryFormat", err)
-	}
-}
-
-// TestAppendEntryMetaPadded: a padded encoding takes the size asked for
-// when the lifetime's varint can grow to it, and decodes to the same entry
-// as the minimal one, with DecodeEntryMeta and with UnmarshalBinary.
-func TestAppendEntryMetaPadded(t *testing.T) {
-	for name, e := range codecTestEntries() {
-		if e.BodyKey != "" {
-			continue
-		}
-		bodyLen := int64(len(e.Body))
-		if e.Body == nil {
-			bodyLen = -1
-		}
-		minimal, err := EncodeEntryMeta(e, bodyLen)
-		if err != nil {
-			t.Fatal(err)
-		}
-		room := binary.MaxVarintLen64 - codecVarintSize(int64(e.Lifetime))
-		for pad := -2; pad <= room+2; pad++ {
-			got, err := AppendEntryMetaPadded([]byte("ab"), e, bodyLen, len(minimal)+pad)
-			if err != nil {
-				t.Fatalf("%s, pad %d: %v", name, pad, err)
-			}
-			if string(got[:2]) != "ab" {
-				t.Fatalf("%s, pad %d: the prefix became %q", name, pad, got[:2])
-			}
-			meta := got[2:]
-			want := len(minimal)
-			if pad > 0 && pad <= room {
-				want += pad
-			}
-			if len(meta) != want {
-				t.Fatalf("%s, pad %d: %d bytes, want %d", name, pad, len(meta), want)
-			}
-			d, metaLen, bl, err := DecodeEntryMeta(meta)
-			if err != nil || metaLen != len(meta) || bl != max(bodyLen, 0) {
-				t.Fatalf("%s, pad %d: DecodeEntryMeta: %v, metaLen %d of %d, body %d", name, pad, err, metaLen, len(meta), bl)
-			}
-			wantE := *e
-			wantE.Header = codecNormalizeHeader(e.Header)
-			wantE.Body = nil
-			if !codecEntriesEqual(d, &wantE) {
-				t.Fatalf("%s, pad %d: decoded\n %+v\nwant %+v", name, pad, d, &wantE)
-			}
-			var u Entry
-			if err := u.UnmarshalBinary(append(slices.Clip(meta), e.Body...)); err != nil {
-				t.Fatalf("%s, pad %d: UnmarshalBinary: %v", name, pad, err)
-			}
-			wantE.Body = e.Body
-			if !codecEntriesEqual(&u, &wantE) {
-				t.Fatalf("%s, pad %d: UnmarshalBinary gave\n %+v\nwant %+v", name, pad, &u, &wantE)
-			}
-		}
 	}
 }

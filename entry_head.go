@@ -113,9 +113,13 @@ func DecodeEntryHead(prefix []byte) (h EntryHead, metaLen int, bodyLen int64, er
 // prefix of a new tombstone.
 //
 // When the result would be shorter than size bytes, the lifetime is
-// written in a longer form, as AppendEntryMetaPadded does, so that it
-// takes size bytes if it can: a store then writes the new prefix over the
-// old one in place. dst is grown at most once. On error (old not an
+// written in a longer form, which every decoder of the format reads as the
+// same value (a varint with redundant continuation bytes; at most 10
+// bytes in all), so that it takes size bytes if it can: a store then
+// writes the new prefix over the old one in place (a soft purge's new
+// head, whose lifetime is shorter, is otherwise a byte or so shorter, and
+// the store would move the body). The result then differs from what
+// EncodeEntryMeta gives for the entry, though it decodes to the same. dst is grown at most once. On error (old not an
 // encoding's prefix, or h not encodable: a time outside the years 1678 to
 // 2262) it returns nil and an error that wraps ErrEntryFormat.
 func AppendEntryHead(dst, old []byte, h EntryHead, size int) ([]byte, error) {

@@ -75,6 +75,16 @@ func TestEntryHead(t *testing.T) {
 				if len(got) != wantLen || err != nil || m != len(got) || bl != max(bodyLen, 0) || !codecEntriesEqual(d, want) {
 					t.Fatalf("%s, pad %d: %d bytes (want %d), decoded %+v, %d, %d, %v;\nwant %+v", name, pad, len(got), wantLen, d, m, bl, err, want)
 				}
+				// With the body after it, it is a whole entry.
+				var u Entry
+				if err := u.UnmarshalBinary(append(got, e.Body...)); err != nil {
+					t.Fatalf("%s, pad %d: UnmarshalBinary: %v", name, pad, err)
+				}
+				w := *want
+				w.Body = e.Body
+				if !codecEntriesEqual(&u, &w) {
+					t.Fatalf("%s, pad %d: UnmarshalBinary gave\n %+v\nwant %+v", name, pad, &u, &w)
+				}
 			}
 		}
 	}
