@@ -29,8 +29,15 @@ var _ larder.MetaRewriter = (*Store)(nil)
 // from the head read, byte for byte (larder.AppendEntryHead).
 
 // headRead is how many bytes of each value RewriteMeta reads first: the
-// head of most. A longer one is read again, whole.
-const headRead = 512
+// head of most. A longer one is read again, whole. Where heads are read by
+// GETRANGE (a cluster, a ring), a call reads, after its first unit, as
+// many as the longest head read so far and headSlack more, up to
+// headRead: the heads of one tag's entries are much alike, and 512 bytes
+// read for a head of 157 were a third of a soft purge's garbage there.
+const (
+	headRead  = 512
+	headSlack = 64
+)
 
 // readHeadsScript returns the head of the value of each key of KEYS: its
 // first ARGV[1] bytes (headRead), cut to the head, or the whole head when
@@ -124,8 +131,9 @@ var writeHeads = goredis.NewScript(writeHeadsScript)
 func (s *Store) RewriteMeta(ctx context.Context, keys []string, rewrite func(key string, h *larder.EntryHead) (larder.EntryHead, time.Duration, bool)) ([]string, error) {
 	rkeys := s.redisKeys(keys)
 	var retry []string
+	first := headRead // how much of each value to read first (see headRead)
 	run := func(c goredis.UniversalClient, keys, rkeys []string) error {
-		r, err := s.rewriteUnit(ctx, c, keys, rkeys, rewrite)
+		r, err := s.rewriteUnit(ctx, c, keys, rkeys, &first, rewrite)
 		retry = append(retry, r...)
 		return err
 	}
@@ -160,20 +168,21 @@ func (s *Store) RewriteMeta(ctx context.Context, keys []string, rewrite func(key
 }
 
 // rewriteUnit is RewriteMeta for the keys of one unit, whose Redis keys
-// are rkeys, through c (the store's client, or a cluster node's).
-func (s *Store) rewriteUnit(ctx context.Context, c goredis.UniversalClient, keys, rkeys []string, rewrite func(key string, h *larder.EntryHead) (larder.EntryHead, time.Duration, bool)) ([]string, error) {
+// are rkeys, through c (the store's client, or a cluster node's); first
+// is readHeads's.
+func (s *Store) rewriteUnit(ctx context.Context, c goredis.UniversalClient, keys, rkeys []string, first *int, rewrite func(key string, h *larder.EntryHead) (larder.EntryHead, time.Duration, bool)) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	heads, err := s.readHeads(ctx, c, rkeys)
+	heads, err := s.readHeads(ctx, c, rkeys, first)
 	if err != nil {
 		return nil, fmt.Errorf("redis: RewriteMeta: %w", err)
 	}
 	var (
 		retry  []string
-		open   = make(map[int]*scriptGroup)
-		writes []*scriptGroup
+		writes []*scriptGroup          // at most one per key
 		read   = new(larder.EntryHead) // what rewrite is given, for each key in turn
+		_, one = s.c.(*goredis.Client) // one group holds every key
 	)
 	for i, k := range keys {
 		h, ok := parseHead(heads[i])
@@ -204,10 +213,13 @@ func (s *Store) rewriteUnit(ctx context.Context, c goredis.UniversalClient, keys
 			ms = strconv.FormatInt(ttl.Milliseconds(), 10)
 		}
 		gi := s.group(s.hashTag(rkeys[i]), i)
-		g := open[gi]
+		g := findGroup(writes, gi)
 		if g == nil { // a unit's keys: a script call holds at most serverPurgeUnit
-			g = &scriptGroup{}
-			open[gi] = g
+			n := 1
+			if one {
+				n = len(keys)
+			}
+			g = &scriptGroup{gi: gi, idx: make([]int, 0, n), keys: make([]string, 0, n), args: make([]any, 0, 3*n)}
 			writes = append(writes, g)
 		}
 		g.idx = append(g.idx, i)
@@ -236,9 +248,10 @@ func (s *Store) rewriteUnit(ctx context.Context, c goredis.UniversalClient, keys
 
 // readHeads returns the head of the value of each of rkeys (Redis keys),
 // "" for nothing: on one server exactly the head, in one script call
-// (readHeadsScript); else its first headRead bytes, or the whole head when
-// longer, in one pipeline of GETRANGE and one more for the longer heads.
-func (s *Store) readHeads(ctx context.Context, c goredis.UniversalClient, rkeys []string) ([]string, error) {
+// (readHeadsScript); else its first *first bytes, or the whole head when
+// longer, in one pipeline of GETRANGE and one more for the longer heads,
+// and then sets *first to what the next unit reads first (see headRead).
+func (s *Store) readHeads(ctx context.Context, c goredis.UniversalClient, rkeys []string, first *int) ([]string, error) {
 	if _, one := s.c.(*goredis.Client); one {
 		g := &scriptGroup{keys: rkeys, args: []any{headRead}}
 		if err := s.evalGroups(ctx, c, readHeadsOnce, []*scriptGroup{g}); err != nil {
@@ -270,18 +283,22 @@ func (s *Store) readHeads(ctx context.Context, c goredis.UniversalClient, rkeys 
 	}
 	all := make([]int, len(rkeys))
 	for i := range all {
-		all[i], lens[i] = i, headRead
+		all[i], lens[i] = i, *first
 	}
 	if err := read(all); err != nil {
 		return nil, err
 	}
 	var longer []int
+	longest := 0
 	for i, h := range heads {
-		if n := headLen(h); n > len(h) && len(h) == headRead {
+		n := headLen(h)
+		longest = max(longest, n)
+		if n > len(h) && len(h) == lens[i] {
 			longer = append(longer, i)
 			lens[i] = n
 		}
 	}
+	*first = min(max(longest+headSlack, headSlack), headRead)
 	if len(longer) == 0 {
 		return heads, nil
 	}
@@ -368,12 +385,24 @@ func (s *Store) encodeHead(h head, nh larder.EntryHead, ttl time.Duration) (b []
 }
 
 // A scriptGroup is the keys of one script call: indexes in the caller's
-// keys, the Redis keys, the arguments, and the call.
+// keys, the Redis keys, the arguments, and the call; gi is its group (see
+// Store.group).
 type scriptGroup struct {
+	gi   int
 	idx  []int
 	keys []string
 	args []any
 	cmd  *goredis.Cmd
+}
+
+// findGroup returns the group of gs whose gi is gi, or nil.
+func findGroup(gs []*scriptGroup, gi int) *scriptGroup {
+	for _, g := range gs {
+		if g.gi == gi {
+			return g
+		}
+	}
+	return nil
 }
 
 // evalGroups runs script once per group, all in one pipeline. When a
