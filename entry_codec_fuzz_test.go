@@ -37,11 +37,18 @@ func FuzzUnmarshalEntry(f *testing.F) {
 	codecFuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var e1 Entry
+		shared, serr := DecodeEntry(data)
 		if err := e1.UnmarshalBinary(data); err != nil {
 			if !errors.Is(err, ErrEntryFormat) {
 				t.Fatalf("error does not wrap ErrEntryFormat: %v", err)
 			}
+			if serr == nil || shared != nil {
+				t.Fatalf("DecodeEntry of what UnmarshalBinary refuses (%v): %+v, %v", err, shared, serr)
+			}
 			return
+		}
+		if serr != nil || !codecEntriesEqual(shared, &e1) {
+			t.Fatalf("DecodeEntry and UnmarshalBinary disagree:\n%+v, %v\n%+v", shared, serr, &e1)
 		}
 		if len(data) > len(entryMagic) && data[len(entryMagic)] == entryVersion {
 			// What decodes whole decodes from its metadata prefix alike.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"time"
+	"unsafe"
 )
 
 // Decoding the format that entry_codec.go describes and writes.
@@ -73,7 +74,7 @@ func DecodeEntryMeta(prefix []byte) (e *Entry, metaLen int, bodyLen int64, err e
 		return nil, metaLen, bodyLen, fmt.Errorf("%w: the metadata takes %d bytes, the prefix has %d", ErrEntryFormat, metaLen, len(prefix))
 	}
 	e = new(Entry)
-	if err := decodeEntryMeta(e, prefix[EntryHeaderSize:metaLen], true); err != nil {
+	if err := decodeEntryMeta(e, prefix[EntryHeaderSize:metaLen], true, false); err != nil {
 		return nil, 0, 0, err
 	}
 	return e, metaLen, bodyLen, nil
@@ -87,52 +88,10 @@ func DecodeEntryMeta(prefix []byte) (e *Entry, metaLen int, bodyLen int64, err e
 // unexported fields of e are not touched.
 // UnmarshalBinary implements encoding.BinaryUnmarshaler.
 func (e *Entry) UnmarshalBinary(data []byte) error {
-	if len(data) < len(entryMagic)+1 || string(data[:len(entryMagic)]) != entryMagic {
-		return fmt.Errorf("%w: bad magic", ErrEntryFormat)
-	}
-	var (
-		meta  []byte // the metadata section
-		bodyN uint64 // n+1 of the body
-		body  []byte // the body: the rest of the data
-	)
-	switch v := data[len(entryMagic)]; v {
-	case entryVersion:
-		metaLen, bodyLen, err := EntryLayout(data)
-		if err != nil {
-			return err
-		}
-		if int64(metaLen) > int64(len(data)) || bodyLen != int64(len(data)-metaLen) {
-			return fmt.Errorf("%w: %d bytes of data for %d bytes of metadata and a body of %d", ErrEntryFormat, len(data), metaLen, bodyLen)
-		}
-		meta, body = data[EntryHeaderSize:metaLen], data[metaLen:]
-		bodyN = binary.BigEndian.Uint64(data[len(entryMagic)+5:])
-	case 1:
-		d := entryDecoder{b: data, off: len(entryMagic) + 1}
-		bodyN = d.uvarint()
-		if d.err != nil {
-			return d.err
-		}
-		bodyLen := 0
-		if bodyN > 0 {
-			if bodyN-1 > uint64(len(data)-d.off) {
-				return fmt.Errorf("%w: body length %d exceeds the data", ErrEntryFormat, bodyN-1)
-			}
-			bodyLen = int(bodyN - 1)
-		}
-		meta, body = data[d.off:len(data)-bodyLen], data[len(data)-bodyLen:]
-	default:
-		return fmt.Errorf("%w: unknown version %d", ErrEntryFormat, v)
-	}
-
-	var out Entry
-	if err := decodeEntryMeta(&out, meta, data[len(entryMagic)] == entryVersion); err != nil {
+	out, err := decodeEntry(data, false)
+	if err != nil {
 		return err
 	}
-	if bodyN > 0 {
-		out.Body = make([]byte, len(body))
-		copy(out.Body, body)
-	}
-
 	e.Kind = out.Kind
 	e.Status = out.Status
 	e.Header = out.Header
@@ -149,11 +108,82 @@ func (e *Entry) UnmarshalBinary(data []byte) error {
 	return nil
 }
 
+// DecodeEntry decodes data written by MarshalBinary, as UnmarshalBinary
+// does, into a new entry, but copies nothing: the entry's Body and its
+// strings are views of data, which must not be modified afterwards, nor
+// the Body (whose capacity is its length, so that an append copies). A
+// store whose client hands it each value in a buffer of its own (a Redis
+// reply, a memcached item) so spares a copy of the body on every read.
+// Errors wrap ErrEntryFormat.
+func DecodeEntry(data []byte) (*Entry, error) {
+	e, err := decodeEntry(data, true)
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// decodeEntry is UnmarshalBinary, copying the body and the strings from
+// data unless share is set (DecodeEntry).
+func decodeEntry(data []byte, share bool) (Entry, error) {
+	if len(data) < len(entryMagic)+1 || string(data[:len(entryMagic)]) != entryMagic {
+		return Entry{}, fmt.Errorf("%w: bad magic", ErrEntryFormat)
+	}
+	var (
+		meta  []byte // the metadata section
+		bodyN uint64 // n+1 of the body
+		body  []byte // the body: the rest of the data
+	)
+	switch v := data[len(entryMagic)]; v {
+	case entryVersion:
+		metaLen, bodyLen, err := EntryLayout(data)
+		if err != nil {
+			return Entry{}, err
+		}
+		if int64(metaLen) > int64(len(data)) || bodyLen != int64(len(data)-metaLen) {
+			return Entry{}, fmt.Errorf("%w: %d bytes of data for %d bytes of metadata and a body of %d", ErrEntryFormat, len(data), metaLen, bodyLen)
+		}
+		meta, body = data[EntryHeaderSize:metaLen], data[metaLen:len(data):len(data)]
+		bodyN = binary.BigEndian.Uint64(data[len(entryMagic)+5:])
+	case 1:
+		d := entryDecoder{b: data, off: len(entryMagic) + 1}
+		bodyN = d.uvarint()
+		if d.err != nil {
+			return Entry{}, d.err
+		}
+		bodyLen := 0
+		if bodyN > 0 {
+			if bodyN-1 > uint64(len(data)-d.off) {
+				return Entry{}, fmt.Errorf("%w: body length %d exceeds the data", ErrEntryFormat, bodyN-1)
+			}
+			bodyLen = int(bodyN - 1)
+		}
+		meta, body = data[d.off:len(data)-bodyLen], data[len(data)-bodyLen:len(data):len(data)]
+	default:
+		return Entry{}, fmt.Errorf("%w: unknown version %d", ErrEntryFormat, v)
+	}
+
+	var out Entry
+	if err := decodeEntryMeta(&out, meta, data[len(entryMagic)] == entryVersion, share); err != nil {
+		return Entry{}, err
+	}
+	switch {
+	case bodyN == 0:
+	case share:
+		out.Body = body
+	default:
+		out.Body = make([]byte, len(body))
+		copy(out.Body, body)
+	}
+	return out, nil
+}
+
 // decodeEntryMeta decodes a metadata section (the same in versions 1 and 2,
 // but for the body key, which only version 2 (v2) has), which must be
 // consumed exactly, into the exported fields of out, a new Entry, other than
-// Body. On error out may be partly filled.
-func decodeEntryMeta(out *Entry, meta []byte, v2 bool) error {
+// Body. The strings are views of one copy of meta, or of meta itself when
+// share is set (DecodeEntry). On error out may be partly filled.
+func decodeEntryMeta(out *Entry, meta []byte, v2, share bool) error {
 	d := entryDecoder{b: meta}
 	strCount := d.uvarint()
 	if d.err == nil && strCount > uint64(len(meta)-d.off) { // each string takes at least one byte
@@ -170,7 +200,11 @@ func decodeEntryMeta(out *Entry, meta []byte, v2 bool) error {
 	}
 
 	// One string holds all the text; decoded strings are slices of it.
-	d.s = string(meta)
+	if share {
+		d.s = unsafe.String(unsafe.SliceData(meta), len(meta))
+	} else {
+		d.s = string(meta)
+	}
 	d.strs = make([]string, strCount)
 
 	h.Nonce = d.string()

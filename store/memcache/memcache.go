@@ -378,9 +378,12 @@ func (s *Store) encode(e *larder.Entry) ([]byte, bool, error) {
 	return v, true, nil
 }
 
+// decode decodes the value of an item the client read for this call
+// alone: the entry's body and strings are views of v (larder.DecodeEntry),
+// which no one modifies afterwards, so a read copies no body.
 func decode(v []byte) (*larder.Entry, error) {
-	e := new(larder.Entry)
-	if err := e.UnmarshalBinary(v); err != nil {
+	e, err := larder.DecodeEntry(v)
+	if err != nil {
 		return nil, fmt.Errorf("memcache: %w", err)
 	}
 	return e, nil
