@@ -33,9 +33,9 @@
 // not a larder.BodyStreamer: bodies travel whole, bounded by
 // Options.MaxValueSize.
 //
-// A purge's writes (SetMulti, RewriteMeta) go 8 keys a round trip, to one
-// server at a time: through a cluster client, to one node after the
-// other, through the node's own client (ClusterClient.MasterForKey), so
+// A purge's writes go a few keys a round trip (SetMulti 4, RewriteMeta
+// 8), to one server at a time: through a cluster client, to one node
+// after the other, through the node's own client (ClusterClient.MasterForKey), so
 // that hooks added to the cluster client do not see them and hooks added
 // to its nodes (ClusterClient.OnNewNode) do. A unit of SetMulti that a
 // node refuses (its slot moved) goes again through the cluster client; a

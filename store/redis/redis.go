@@ -61,16 +61,25 @@ type Store struct {
 	batch    *batcher // nil: each Get on its own
 }
 
-// serverPurgeUnit bounds the keys whose writes one round trip of a purge
-// carries (SetMulti, RewriteMeta), to one server: a Redis server runs the
-// commands of one round trip (a script call) back to back while every hit
-// waits behind them. 64 keys held the hits arriving meanwhile for up to
-// 0.3 ms; with 16 the hits' p50 still rose by 10–30 µs during a soft
-// purge of 100,000 entries and their p99 by 1.3–1.9×, with 8 neither
-// moved beyond what it does without a purge, for a purge that takes 40 %
-// longer (BENCHMARKS.md, purge by tag). Through a cluster client, a purge
-// writes to one node at a time, 8 keys a round trip (setMultiCluster).
-const serverPurgeUnit = 8
+// A purge's writes go to one server a few keys a round trip (a script
+// call): a Redis server runs a call to its end while every hit waits
+// behind it. 64 keys held the hits arriving meanwhile for up to 0.3 ms;
+// fewer keep the hits' p99 where it is without a purge, for a purge that
+// takes longer (BENCHMARKS.md, purge by tag, 2026-12-01). Through a
+// cluster client, a purge writes to one node at a time (setMultiCluster).
+const (
+	// setMultiUnit bounds SetMulti's round trips (a hard purge's
+	// tombstones): with 8 keys the hits' p99 during a purge of 100,000
+	// was a median 1.18× its baseline on one server, with 4 1.02×, and
+	// the purge takes 1.9–2.3 s instead of 1.4–1.5.
+	setMultiUnit = 4
+	// rewriteMetaUnit bounds RewriteMeta's (a soft purge's two round
+	// trips, the heads read and written): with 16 keys the hits' p99
+	// during a soft purge of 100,000 was a median 1.63× its baseline, with
+	// 8 1.07–1.26×, and the purge takes 3.2–3.5 s instead of 2.4; with 4
+	// it would take about 5 s.
+	rewriteMetaUnit = 8
+)
 
 var (
 	_ larder.Store            = (*Store)(nil)

@@ -117,7 +117,7 @@ var writeHeads = goredis.NewScript(writeHeadsScript)
 
 // RewriteMeta rewrites the heads of the entries stored under keys,
 // keeping the rest of each, as larder.MetaRewriter says: two round trips
-// per 8 keys (serverPurgeUnit), three when a head is longer than 512
+// per 8 keys (rewriteMetaUnit), three when a head is longer than 512
 // bytes and is not on one server; no body read or sent, no header field
 // decoded. Through a cluster client, the keys go to one node at a time,
 // through the node's client, as SetMulti's do (see setMultiCluster; a node
@@ -139,8 +139,8 @@ func (s *Store) RewriteMeta(ctx context.Context, keys []string, rewrite func(key
 	}
 	cc, ok := s.c.(*goredis.ClusterClient)
 	if !ok {
-		for i := 0; i < len(keys); i += serverPurgeUnit {
-			j := min(len(keys), i+serverPurgeUnit)
+		for i := 0; i < len(keys); i += rewriteMetaUnit {
+			j := min(len(keys), i+rewriteMetaUnit)
 			if err := run(s.c, keys[i:j], rkeys[i:j]); err != nil {
 				return nil, err
 			}
@@ -151,11 +151,11 @@ func (s *Store) RewriteMeta(ctx context.Context, keys []string, rewrite func(key
 	if err != nil {
 		return nil, fmt.Errorf("redis: RewriteMeta: %w", err)
 	}
-	uk, urk := make([]string, 0, serverPurgeUnit), make([]string, 0, serverPurgeUnit)
+	uk, urk := make([]string, 0, rewriteMetaUnit), make([]string, 0, rewriteMetaUnit)
 	for _, n := range nodes {
 		for idx := n.idx; len(idx) > 0; {
 			uk, urk = uk[:0], urk[:0]
-			for _, i := range idx[:min(len(idx), serverPurgeUnit)] {
+			for _, i := range idx[:min(len(idx), rewriteMetaUnit)] {
 				uk, urk = append(uk, keys[i]), append(urk, rkeys[i])
 			}
 			idx = idx[len(uk):]
@@ -214,7 +214,7 @@ func (s *Store) rewriteUnit(ctx context.Context, c goredis.UniversalClient, keys
 		}
 		gi := s.group(s.hashTag(rkeys[i]), i)
 		g := findGroup(writes, gi)
-		if g == nil { // a unit's keys: a script call holds at most serverPurgeUnit
+		if g == nil { // a unit's keys: a script call holds at most rewriteMetaUnit
 			n := 1
 			if one {
 				n = len(keys)

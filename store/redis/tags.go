@@ -254,7 +254,7 @@ var _ larder.MultiSetter = (*Store)(nil)
 
 // SetMulti stores e under each of keys for ttl, as Set does (see
 // larder.MultiSetter): the value is encoded once, and written
-// serverPurgeUnit keys a round trip: on one server in a script call
+// setMultiUnit keys a round trip: on one server in a script call
 // (setMultiServer); through a cluster client in pipelines of SETs (or
 // DELs, when Set would delete) to one node at a time (setMultiCluster);
 // through any other client (a ring, which routes each command by its key)
@@ -279,7 +279,7 @@ func (s *Store) SetMulti(ctx context.Context, keys []string, e *larder.Entry, tt
 	}
 	rkeys := s.redisKeys(keys)
 	for len(rkeys) > 0 {
-		unit := rkeys[:min(len(rkeys), serverPurgeUnit)]
+		unit := rkeys[:min(len(rkeys), setMultiUnit)]
 		rkeys = rkeys[len(unit):]
 		if err := writeKeys(ctx, s.c, unit, v, ok, ttl); err != nil {
 			return err
@@ -309,7 +309,7 @@ func writeKeys(ctx context.Context, c goredis.Cmdable, rkeys []string, v []byte,
 
 // setMultiCluster is SetMulti through a cluster client: the keys grouped
 // by the master that serves their slot, and written to one node after the
-// other, serverPurgeUnit keys a round trip, through that node's client. A
+// other, setMultiUnit keys a round trip, through that node's client. A
 // pipeline of the call's keys through the cluster client keeps every node
 // busy at once, each with its share of the keys; with three servers on the
 // 2 CPUs of the test machine, that doubled the p99 of the hits served
@@ -326,11 +326,11 @@ func (s *Store) setMultiCluster(ctx context.Context, cc *goredis.ClusterClient, 
 	if err != nil {
 		return fmt.Errorf("redis: SetMulti: %w", err)
 	}
-	unit := make([]string, 0, serverPurgeUnit)
+	unit := make([]string, 0, setMultiUnit)
 	for _, n := range nodes {
 		for idx := n.idx; len(idx) > 0; {
 			unit = unit[:0]
-			for _, i := range idx[:min(len(idx), serverPurgeUnit)] {
+			for _, i := range idx[:min(len(idx), setMultiUnit)] {
 				unit = append(unit, rkeys[i])
 			}
 			idx = idx[len(unit):]
@@ -387,17 +387,18 @@ return #KEYS
 var setMany = goredis.NewScript(setManyScript)
 
 // setMultiServer is SetMulti on one server: one command per
-// serverPurgeUnit keys, setManyScript (or a DEL of them all when set is
+// setMultiUnit keys, setManyScript (or a DEL of them all when set is
 // false), with the Redis keys of the call built in one allocation and the
 // value and ttl arguments boxed once. A command per key, with its own Cmd,
-// arguments and key strings, made 9 allocations a key (2 now, one of them
-// go-redis's boxing of the key into its arguments: TestSetMultiAllocs),
+// arguments and key strings, made 9 allocations a key (under 3 now, one
+// of them go-redis's boxing of the key into its arguments, the rest the
+// call's, over 4 keys: TestSetMultiAllocs),
 // and the collections they cost a purge of 100,000 entries doubled the
 // p99 of the hits served meanwhile (BENCHMARKS.md, purge by tag).
 func (s *Store) setMultiServer(ctx context.Context, keys []string, v []byte, set bool, ttl time.Duration) error {
 	args := []any{v, strconv.FormatInt(ttl.Milliseconds(), 10)} // boxed once for every unit
 	for all := s.redisKeys(keys); len(all) > 0; {
-		rkeys := all[:min(len(all), serverPurgeUnit)]
+		rkeys := all[:min(len(all), setMultiUnit)]
 		all = all[len(rkeys):]
 		var err error
 		if set {
