@@ -172,17 +172,7 @@ func (e *Entry) appendEncode(dst []byte, bodyLen int64, body []byte) ([]byte, er
 		bodyN = uint64(bodyLen) + 1
 	}
 
-	b := dst
-	if need := EntryHeaderSize + metaLen + len(body); cap(b)-len(b) < need {
-		b = make([]byte, len(dst), len(dst)+need)
-		copy(b, dst)
-	}
-	b = append(b, entryMagic...)
-	b = append(b, entryVersion)
-	b = binary.BigEndian.AppendUint32(b, uint32(metaLen))
-	b = binary.BigEndian.AppendUint64(b, bodyN)
-	b = binary.AppendUvarint(b, uint64(strCount))
-	b = appendHead(b, &h, 0)
+	b := appendPrefix(dst, len(body), metaLen, bodyN, uint64(strCount), &h, 0)
 	b = binary.AppendUvarint(b, codecNilLen(hdr == nil, len(hdr)))
 	for _, k := range keys {
 		vs := hdr[k]

@@ -159,8 +159,18 @@ func AppendEntryHead(dst, old []byte, h EntryHead, size int) ([]byte, error) {
 	if uint64(metaLen) > entryMaxMeta || metaLen > math.MaxInt-EntryHeaderSize-len(dst) {
 		return nil, fmt.Errorf("%w: %d bytes of metadata, more than %d", ErrEntryFormat, metaLen, uint64(entryMaxMeta))
 	}
+	b := appendPrefix(dst, 0, metaLen, bodyN, strCount, &h, pad)
+	return append(b, rest...), nil
+}
+
+// appendPrefix appends to dst the fixed header of an encoding whose
+// metadata takes metaLen bytes and whose body's n+1 is bodyN, then the
+// start of the metadata: the string count and the head h (its lifetime
+// pad bytes longer than need be). It grows dst once, for the whole
+// encoding, whose bytes after the metadata are more.
+func appendPrefix(dst []byte, more, metaLen int, bodyN, strCount uint64, h *EntryHead, pad int) []byte {
 	b := dst
-	if need := EntryHeaderSize + metaLen; cap(b)-len(b) < need {
+	if need := EntryHeaderSize + metaLen + more; cap(b)-len(b) < need {
 		b = make([]byte, len(dst), len(dst)+need)
 		copy(b, dst)
 	}
@@ -169,8 +179,7 @@ func AppendEntryHead(dst, old []byte, h EntryHead, size int) ([]byte, error) {
 	b = binary.BigEndian.AppendUint32(b, uint32(metaLen))
 	b = binary.BigEndian.AppendUint64(b, bodyN)
 	b = binary.AppendUvarint(b, strCount)
-	b = appendHead(b, &h, pad)
-	return append(b, rest...), nil
+	return appendHead(b, h, pad)
 }
 
 // emptyHeadRest is the rest of the metadata of an entry with nothing but

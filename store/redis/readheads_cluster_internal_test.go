@@ -2,15 +2,11 @@ package redis
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/larder-cache/larder"
 )
@@ -20,15 +16,7 @@ import (
 // and headSlack more, not headRead; a head longer than that, or than
 // headRead, is read again whole; each head comes back exactly.
 func TestReadHeadsFirst(t *testing.T) {
-	addrs := serviceAddr(t, "LARDER_TEST_REDIS_CLUSTER")
-	cc := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
-	t.Cleanup(func() { cc.Close() })
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	s, err := New(cc, Options{Prefix: "larder-test:" + hex.EncodeToString(b[:]) + ":"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, cc := clusterStore(t)
 	ctx := context.Background()
 	// Heads of about 150 bytes, then longer ones: 300 bytes, past headRead.
 	pads := []int{0, 0, 0, 150, 0, 700, 0, 10}

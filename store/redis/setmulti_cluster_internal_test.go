@@ -18,15 +18,7 @@ import (
 // to does not serve (a slot moved since the client mapped them) is written
 // through the cluster client, which follows the redirects.
 func TestSetMultiClusterRedirect(t *testing.T) {
-	addrs := serviceAddr(t, "LARDER_TEST_REDIS_CLUSTER")
-	cc := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: strings.Split(addrs, ","), ContextTimeoutEnabled: true})
-	t.Cleanup(func() { cc.Close() })
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	s, err := New(cc, Options{Prefix: "larder-test:" + hex.EncodeToString(b[:]) + ":"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, cc := clusterStore(t)
 	ctx := context.Background()
 	keys := make([]string, 50)
 	for i := range keys {
@@ -74,4 +66,20 @@ func TestSetMultiClusterRedirect(t *testing.T) {
 	if others == 0 {
 		t.Fatal("every key is on one node: the test tried no redirect")
 	}
+}
+
+// clusterStore returns a store with a prefix of its own on the test
+// cluster (LARDER_TEST_REDIS_CLUSTER), and its client.
+func clusterStore(t *testing.T) (*Store, *goredis.ClusterClient) {
+	t.Helper()
+	addrs := serviceAddr(t, "LARDER_TEST_REDIS_CLUSTER")
+	cc := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: strings.Split(addrs, ","), ContextTimeoutEnabled: true})
+	t.Cleanup(func() { cc.Close() })
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	s, err := New(cc, Options{Prefix: "larder-test:" + hex.EncodeToString(b[:]) + ":"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, cc
 }
