@@ -390,11 +390,11 @@ var setMany = goredis.NewScript(setManyScript)
 // setMultiUnit keys, setManyScript (or a DEL of them all when set is
 // false), with the Redis keys of the call built in one allocation and the
 // value and ttl arguments boxed once. A command per key, with its own Cmd,
-// arguments and key strings, made 9 allocations a key (under 3 now, one
-// of them go-redis's boxing of the key into its arguments, the rest the
-// call's, over 4 keys: TestSetMultiAllocs),
-// and the collections they cost a purge of 100,000 entries doubled the
-// p99 of the hits served meanwhile (BENCHMARKS.md, purge by tag).
+// arguments and key strings, made 9 allocations a key (under 3 now: one
+// is go-redis's boxing of the key into its arguments, the rest are the
+// call's, shared by its 4 keys; TestSetMultiAllocs), and the collections
+// they cost a purge of 100,000 entries doubled the p99 of the hits served
+// meanwhile (BENCHMARKS.md, purge by tag).
 func (s *Store) setMultiServer(ctx context.Context, keys []string, v []byte, set bool, ttl time.Duration) error {
 	args := []any{v, strconv.FormatInt(ttl.Milliseconds(), 10)} // boxed once for every unit
 	for all := s.redisKeys(keys); len(all) > 0; {
