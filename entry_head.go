@@ -119,17 +119,22 @@ func DecodeEntryHead(prefix []byte) (h EntryHead, metaLen int, bodyLen int64, er
 // writes the new prefix over the old one in place (a soft purge's new
 // head, whose lifetime is shorter, is otherwise a byte or so shorter, and
 // the store would move the body). The result then differs from what
-// EncodeEntryMeta gives for the entry, though it decodes to the same. dst is grown at most once. On error (old not an
-// encoding's prefix, or h not encodable: a time outside the years 1678 to
-// 2262) it returns nil and an error that wraps ErrEntryFormat.
+// EncodeEntryMeta gives for the entry, though it decodes to the same.
+//
+// dst is grown at most once. On error (old not an encoding's prefix, or h
+// not encodable: a time outside the years 1678 to 2262) it returns nil
+// and an error that wraps ErrEntryFormat.
 func AppendEntryHead(dst, old []byte, h EntryHead, size int) ([]byte, error) {
 	if err := checkTimes(h.RequestTime, h.ResponseTime, h.Expires); err != nil {
 		return nil, err
 	}
+	// Without old: no header fields, Vary names or tags (each nil), no
+	// body key, a nil body.
+	var none [3]byte
 	var (
 		strCount = uint64(0)
-		bodyN    = uint64(0)     // n+1 of the body: a nil body
-		rest     = emptyHeadRest // what follows the Nonce
+		bodyN    = uint64(0) // n+1 of the body: a nil body
+		rest     = none[:]   // what follows the Nonce
 	)
 	if len(old) > 0 {
 		metaLen, _, err := EntryLayout(old)
@@ -141,9 +146,9 @@ func AppendEntryHead(dst, old []byte, h EntryHead, size int) ([]byte, error) {
 		}
 		d := entryDecoder{b: old[EntryHeaderSize:metaLen]}
 		strCount = d.uvarint()
-		var oh EntryHead
-		d.head(&oh)
-		d.bytes() // the Nonce
+		var replaced EntryHead
+		d.head(&replaced)
+		d.bytes() // its Nonce
 		if d.err != nil {
 			return nil, d.err
 		}
@@ -166,8 +171,8 @@ func AppendEntryHead(dst, old []byte, h EntryHead, size int) ([]byte, error) {
 // appendPrefix appends to dst the fixed header of an encoding whose
 // metadata takes metaLen bytes and whose body's n+1 is bodyN, then the
 // start of the metadata: the string count and the head h (its lifetime
-// pad bytes longer than need be). It grows dst once, for the whole
-// encoding, whose bytes after the metadata are more.
+// pad bytes longer than need be). It grows dst at most once, with room
+// for the whole metadata and more bytes after it (a body).
 func appendPrefix(dst []byte, more, metaLen int, bodyN, strCount uint64, h *EntryHead, pad int) []byte {
 	b := dst
 	if need := EntryHeaderSize + metaLen + more; cap(b)-len(b) < need {
@@ -181,11 +186,6 @@ func appendPrefix(dst []byte, more, metaLen int, bodyN, strCount uint64, h *Entr
 	b = binary.AppendUvarint(b, strCount)
 	return appendHead(b, h, pad)
 }
-
-// emptyHeadRest is the rest of the metadata of an entry with nothing but
-// its head: no header fields, no Vary names, no tags (each nil), no body
-// key.
-var emptyHeadRest = []byte{0, 0, 0}
 
 // headSize is the encoded size of h, without padding.
 func headSize(h *EntryHead) int {
