@@ -38,7 +38,11 @@ const sizeofStoredHead = int(unsafe.Sizeof(storedHead{}))
 // allocStored returns a new entry and its meta, in one allocation with the
 // meta's strs (as long as l needs) when they fit in one of the arrays.
 func allocStored(l fieldLayout) (*Entry, *entryMeta) {
-	n := l.nstrs()
+	return allocStoredN(l.nstrs())
+}
+
+// allocStoredN is allocStored for a meta with n strs.
+func allocStoredN(n int) (*Entry, *entryMeta) {
 	var h *storedHead
 	switch {
 	case n == 0:

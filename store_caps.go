@@ -151,9 +151,10 @@ type DeadlineStore interface {
 // An EntryKeeper knows whether it is an in-process store that keeps the
 // entries it is given as Go values: Get (and GetMulti, SetIf's comparison)
 // returns the *Entry that Set or SetIf was given, or a shallow copy of it
-// (a copy of the struct, *e), never one rebuilt field by field nor one
-// that went through an encoding; and the store does not read an entry's
-// header fields from Entry.Header (Entry.Fields has them).
+// (a copy of the struct, *e), or one that CompactEntry.Entry rebuilt from
+// Compact of it (as store/memory does), never one rebuilt field by field
+// nor one that went through an encoding; and the store does not read an
+// entry's header fields from Entry.Header (Entry.Fields has them).
 //
 // The cache hands such a store the responses it stores in a compact form,
 // which takes a fraction of the memory: Entry.Header is nil, and the header

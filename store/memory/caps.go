@@ -38,8 +38,8 @@ func (s *Store) NonBlocking() bool { return true }
 func (s *Store) GetMulti(_ context.Context, keys []string) ([]*larder.Entry, error) {
 	out := make([]*larder.Entry, len(keys))
 	for i, k := range keys {
-		if it, ok := s.cache.GetIfPresent(k); ok {
-			out[i] = it.entry
+		if h, rec, ok := s.lookup(k); ok {
+			out[i] = s.entry(h, rec)
 		}
 	}
 	return out, nil
@@ -48,7 +48,7 @@ func (s *Store) GetMulti(_ context.Context, keys []string) ([]*larder.Entry, err
 // SetIf stores e under key for ttl if the entry stored under key has
 // Nonce == gen, or if none is and gen is "" (see larder.ConditionalStore). The
 // comparison and the write are one atomic step on the key. An expired entry
-// counts as absent. As with Set, the store keeps e itself, and when the
+// counts as absent. As with Set, the store keeps e (or its compact form), and when the
 // comparison holds but e is not kept (ttl ≤ 0, or too large for MaxBytes)
 // the entry under key is removed and SetIf returns false. A nil e is an
 // error. The context is not consulted.
@@ -56,15 +56,15 @@ func (s *Store) SetIf(_ context.Context, key string, e *larder.Entry, ttl time.D
 	if e == nil {
 		return false, errors.New("memory: SetIf of a nil entry")
 	}
-	n := size(key, e)
+	h, rec, n := s.compact(key, e)
 	keep := ttl > 0 && n <= s.maxBytes && n <= math.MaxUint32
 	stored := false
 	// otter runs the function under the key's lock, with found false for an
 	// expired entry; it must not call the cache.
-	s.cache.Compute(key, func(old item, found bool) (item, otter.ComputeOp) {
-		cur := ""
-		if found {
-			cur = old.entry.Nonce
+	s.cache.Compute(h, func(old item, found bool) (item, otter.ComputeOp) {
+		cur := "" // an entry of another key under h counts as absent
+		if found && old.rec.Check == rec.Check {
+			cur = old.rec.Nonce()
 		}
 		if cur != gen {
 			return old, otter.CancelOp
@@ -73,7 +73,7 @@ func (s *Store) SetIf(_ context.Context, key string, e *larder.Entry, ttl time.D
 			return old, otter.InvalidateOp
 		}
 		stored = true
-		return item{entry: e, ttl: ttl}, otter.WriteOp
+		return item{rec: rec, ttl: ttl}, otter.WriteOp
 	})
 	return stored, nil
 }
@@ -98,14 +98,15 @@ func (s *Store) SetStream(_ context.Context, key string, meta *larder.Entry, bod
 		return errors.New("memory: SetStream of a nil entry or body")
 	}
 	if ttl <= 0 {
-		s.cache.Invalidate(key)
+		_ = s.Delete(context.Background(), key)
 		return nil
 	}
 	e := *meta
 	e.Body = nil
 	// room is how many body bytes fit: the entry without a body already
-	// weighs size(key, &e).
-	room := min(s.maxBytes, math.MaxUint32) - size(key, &e)
+	// weighs size(head).
+	_, head, _ := s.compact(key, &e)
+	room := min(s.maxBytes, math.MaxUint32) - size(head)
 	if room < 0 || length > room {
 		return fmt.Errorf("memory: SetStream: %w (%d bytes of room)", larder.ErrBodyTooLarge, max(room, 0))
 	}
@@ -114,7 +115,8 @@ func (s *Store) SetStream(_ context.Context, key string, meta *larder.Entry, bod
 		return fmt.Errorf("memory: SetStream: %w", err)
 	}
 	e.Body = b
-	s.cache.Set(key, item{entry: &e, ttl: ttl})
+	h, rec, _ := s.compact(key, &e)
+	s.cache.Set(h, item{rec: rec, ttl: ttl})
 	return nil
 }
 
@@ -176,13 +178,14 @@ func readBody(r io.Reader, size, room int64) ([]byte, error) {
 // nothing. It works for entries stored by Set as well. The context is not
 // consulted.
 func (s *Store) GetStream(_ context.Context, key string) (*larder.Entry, io.ReadCloser, int64, error) {
-	it, ok := s.cache.GetIfPresent(key)
+	_, rec, ok := s.lookup(key)
 	if !ok {
 		return nil, nil, 0, larder.ErrNotFound
 	}
-	meta := *it.entry
+	e := rec.Entry()
+	meta := *e
 	meta.Body = nil
-	return &meta, bodyReader{bytes.NewReader(it.entry.Body)}, int64(len(it.entry.Body)), nil
+	return &meta, bodyReader{bytes.NewReader(e.Body)}, int64(len(e.Body)), nil
 }
 
 // bodyReader is a stored body as a stream: a bytes.Reader, which keeps its

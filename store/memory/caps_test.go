@@ -56,7 +56,7 @@ func TestSetStreamBounded(t *testing.T) {
 	}
 	// A body that just fits is stored, whether its size is known or not.
 	_ = s.Delete(ctx, "k")
-	room := maxBytes - entry(nil).Size() - len("fits") - memory.KeyOverhead
+	room := maxBytes - int(memory.Weight(entry(nil)))
 	for _, size := range []int64{-1, int64(room)} {
 		body := bytes.Repeat([]byte("y"), room)
 		if err := s.SetStream(ctx, "fits", entry(nil), bytes.NewReader(body), size, time.Hour); err != nil {
@@ -211,7 +211,7 @@ func TestSetIfSizeRules(t *testing.T) {
 	if ok, _ := s.SetIf(ctx, "k", cur, time.Hour, ""); !ok {
 		t.Fatal("SetIf did not store")
 	}
-	if st, want := s.Stats(), int64(cur.Size()+len("k")+memory.KeyOverhead); st.Bytes != want {
+	if st, want := s.Stats(), memory.Weight(cur); st.Bytes != want {
 		t.Fatalf("Stats().Bytes = %d after SetIf, want %d", st.Bytes, want)
 	}
 }

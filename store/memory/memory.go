@@ -1,20 +1,30 @@
 // Package memory is a bounded in-process larder.Store built on
 // github.com/maypok86/otter/v2.
 //
-// The store is bounded by bytes: each entry weighs its Entry.Size plus its
-// key's length (and a small fixed overhead), and when the
-// total passes Options.MaxBytes otter evicts the entries least likely to be used
-// again (W-TinyLFU). Each entry expires after the ttl given to Set: otter's
+// The store is bounded by bytes: each entry weighs what it holds on the heap
+// (larder.CompactEntry.Size, and KeyOverhead for otter's node), and when
+// the total passes Options.MaxBytes otter evicts the entries least likely to
+// be used again (W-TinyLFU). Each entry expires after the ttl given to Set: otter's
 // timer wheel removes expired entries, and Get also checks the expiry against
 // the clock, so an expired entry is never returned, even before otter has
 // removed it. By default that clock is coarse (see Options.Clock): an entry
 // leaves the store within CoarseResolution of its ttl, while the cache
 // judges freshness with its own, precise clock.
 //
-// The store keeps the *larder.Entry it is given and hands the same pointer to
-// every Get: entries are immutable once stored, so nothing is copied. A hit
-// neither allocates nor takes a lock shared by all keys, and does not wake
-// otter's maintenance while it is running (see worker).
+// The store keeps each entry in the least memory it can (issue 16): a
+// response the cache stored, in compact form (larder.Compact: about 60
+// bytes and its header fields' bytes, sharing the body), any other entry
+// as it is. Its table is keyed by a 64-bit hash of the key (maphash, with a
+// random seed per store), and each entry holds a second one, which a Get
+// compares: the key itself is not kept. Two keys are taken for one only if
+// both hashes collide, a chance of about n²/2¹²⁹ among n keys (1 in 10²³
+// for 100 million keys), with seeds no one outside the process knows.
+//
+// A Get of a compact response returns a new Entry built from it (larder.
+// CompactEntry.Entry), or the one a memo of hot keys kept (memo.go), so a
+// hit on a hot key neither allocates nor takes a lock shared by all keys,
+// and does not wake otter's maintenance while it is running (see worker).
+// Entries are immutable once stored; bodies are never copied.
 //
 // Besides larder.Store, the store has every optional capability: it is a
 // larder.NonBlockingStore (its calls never wait on I/O), a
@@ -28,6 +38,7 @@ package memory
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"math"
 	"sync"
 	"time"
@@ -43,7 +54,9 @@ const DefaultMaxBytes = 256 << 20
 // Options configures a Store. The zero value is ready to use.
 type Options struct {
 	// MaxBytes bounds the total size of stored entries: each one's
-	// Entry.Size plus the length of its key plus KeyOverhead. Zero means 256 MiB.
+	// larder.CompactEntry.Size plus KeyOverhead, and what the memo of hot
+	// keys holds (memo.go: up to MaxBytes/128, at most 4 MiB, reserved
+	// from MaxBytes). Zero means 256 MiB.
 	// Negative is an error. The bound holds once otter's maintenance has caught
 	// up with the latest writes, which it does on its own shortly after them.
 	MaxBytes int64
@@ -64,15 +77,20 @@ type Options struct {
 type Stats struct {
 	// Entries is the number of stored entries.
 	Entries int
-	// Bytes is the total size of the stored entries, keys included.
+	// Bytes is what the store holds: the total size of the stored
+	// entries, with what the store keeps per key, and of the Entries its
+	// memo of hot keys keeps (at most MaxBytes/128, reserved from MaxBytes).
 	Bytes int64
 }
 
 // Store is a bounded in-memory larder.Store. It is safe for concurrent use.
 // Call Close when done with it to stop its background goroutine.
 type Store struct {
-	cache    *otter.Cache[string, item]
+	cache    *otter.Cache[uint64, item]
 	maxBytes int64
+	seed     maphash.Seed // the key's hash, otter's key
+	check    maphash.Seed // the second hash, CompactEntry.Check
+	memo     memo
 	clock    *clock             // Options.Clock; nil with the default clock
 	coarse   *otter.CoarseClock // the default clock; nil with Options.Clock
 
@@ -86,8 +104,8 @@ var _ larder.Store = (*Store)(nil)
 
 // item is what the otter cache holds for a key.
 type item struct {
-	entry *larder.Entry
-	ttl   time.Duration // otter's expiry for the item
+	rec *larder.CompactEntry
+	ttl time.Duration // otter's expiry for the item
 }
 
 // New returns a Store configured by opts. It returns an error if opts are
@@ -100,17 +118,26 @@ func New(opts Options) (*Store, error) {
 	if maxBytes == 0 {
 		maxBytes = DefaultMaxBytes
 	}
-	s := &Store{maxBytes: maxBytes, worker: newWorker(workerTick, workerIdleTicks)}
+	s := &Store{
+		maxBytes: maxBytes,
+		seed:     maphash.MakeSeed(),
+		check:    maphash.MakeSeed(),
+		memo:     newMemo(memoSlots(maxBytes)),
+		worker:   newWorker(workerTick, workerIdleTicks),
+	}
 
-	o := &otter.Options[string, item]{
-		MaximumWeight: uint64(maxBytes),
-		Weigher: func(key string, it item) uint32 {
-			return weight(key, it.entry)
+	o := &otter.Options[uint64, item]{
+		MaximumWeight: uint64(maxBytes - s.memo.reserve()),
+		Weigher: func(_ uint64, it item) uint32 {
+			return weight(it.rec)
 		},
 		// Each item expires ttl after its latest write; reads do not extend it.
-		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, item]) time.Duration {
+		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[uint64, item]) time.Duration {
 			return e.Value.ttl
 		}),
+		OnAtomicDeletion: func(e otter.DeletionEvent[uint64, item]) {
+			s.memo.forget(e.Key, e.Value.rec)
+		},
 		Executor: s.worker.execute,
 	}
 	if opts.Clock != nil {
@@ -137,37 +164,70 @@ func New(opts Options) (*Store, error) {
 // store is open.
 const CoarseResolution = 10 * time.Millisecond
 
-// KeyOverhead is what the weigher counts for a key beyond its bytes:
-// otter's node and its table slot, about 120 bytes per key (measured). With
-// it, what the store counts for the responses a cache stores (Entry.Size
-// estimates their heap) is within 10% of the heap they hold, and a little
-// over, so that MaxBytes bounds real memory (TestWeightMatchesHeap).
-const KeyOverhead = 120
+// KeyOverhead is what the weigher counts for a key beyond its entry:
+// otter's node (80 bytes) and its share of otter's table, about 112 bytes
+// per key (measured). The key's bytes are not kept (see above). With it,
+// what the store counts for the responses a cache stores
+// (larder.CompactEntry.Size estimates their heap) is within 10% of the heap
+// they hold, so that MaxBytes bounds real memory (TestWeightMatchesHeap).
+const KeyOverhead = 112
 
-// size is what an entry under key counts against MaxBytes: the entry's
-// Size and the key, which can be as large as the entry (a long URL).
-func size(key string, e *larder.Entry) int64 {
-	return int64(e.Size()) + int64(len(key)) + KeyOverhead
+// size is what rec counts against MaxBytes.
+func size(rec *larder.CompactEntry) int64 {
+	return int64(rec.Size()) + KeyOverhead
+}
+
+// Weight is what e counts against MaxBytes once stored, whatever its key:
+// what its compact form (or e, held as it is) takes on the heap, body
+// included, and KeyOverhead.
+func Weight(e *larder.Entry) int64 {
+	return size(larder.Compact(e))
 }
 
 // weight is size for otter, which weighs in uint32.
-func weight(key string, e *larder.Entry) uint32 {
-	return uint32(min(size(key, e), math.MaxUint32))
+func weight(rec *larder.CompactEntry) uint32 {
+	return uint32(min(size(rec), math.MaxUint32))
+}
+
+// hash returns the key's hash, otter's key, and the second hash that the
+// entry under it holds (CompactEntry.Check).
+func (s *Store) hash(key string) (h, check uint64) {
+	return maphash.String(s.seed, key), maphash.String(s.check, key)
+}
+
+// lookup returns what is stored under key, with the key's hash.
+func (s *Store) lookup(key string) (uint64, *larder.CompactEntry, bool) {
+	h, check := s.hash(key)
+	it, ok := s.cache.GetIfPresent(h)
+	// otter checks the expiry itself, on the same clock, before returning.
+	if !ok || it.rec.Check != check {
+		return h, nil, false
+	}
+	return h, it.rec, true
+}
+
+// compact returns e's compact form for key (its Check set), and what it
+// counts against MaxBytes.
+func (s *Store) compact(key string, e *larder.Entry) (uint64, *larder.CompactEntry, int64) {
+	h, check := s.hash(key)
+	rec := larder.Compact(e)
+	rec.Check = check
+	return h, rec, size(rec)
 }
 
 // Get returns the entry stored under key, or larder.ErrNotFound if there is none
 // or it has expired. The context is not consulted: a Get never blocks.
 func (s *Store) Get(_ context.Context, key string) (*larder.Entry, error) {
-	it, ok := s.cache.GetIfPresent(key)
-	// otter checks the expiry itself, on the same clock, before returning.
+	h, rec, ok := s.lookup(key)
 	if !ok {
 		return nil, larder.ErrNotFound
 	}
-	return it.entry, nil
+	return s.entry(h, rec), nil
 }
 
 // Set stores e under key for ttl, replacing any previous entry. The store keeps
-// e itself, which must not be modified afterwards.
+// e, or its compact form sharing its body, which must not be modified
+// afterwards.
 //
 // Set removes any previous entry and stores nothing, returning nil, when ttl is
 // not positive (the entry would be expired at once) or when its size (with
@@ -178,18 +238,19 @@ func (s *Store) Set(_ context.Context, key string, e *larder.Entry, ttl time.Dur
 	if e == nil {
 		return errors.New("memory: Set of a nil entry")
 	}
-	n := size(key, e)
+	h, rec, n := s.compact(key, e)
 	if ttl <= 0 || n > s.maxBytes || n > math.MaxUint32 {
-		s.cache.Invalidate(key)
+		s.cache.Invalidate(h)
 		return nil
 	}
-	s.cache.Set(key, item{entry: e, ttl: ttl})
+	s.cache.Set(h, item{rec: rec, ttl: ttl})
 	return nil
 }
 
 // Delete removes the entry under key, if any. It always returns nil.
 func (s *Store) Delete(_ context.Context, key string) error {
-	s.cache.Invalidate(key)
+	h, _ := s.hash(key)
+	s.cache.Invalidate(h)
 	return nil
 }
 
@@ -200,7 +261,7 @@ func (s *Store) Stats() Stats {
 	s.cache.CleanUp()
 	return Stats{
 		Entries: s.cache.EstimatedSize(),
-		Bytes:   int64(s.cache.WeightedSize()),
+		Bytes:   int64(s.cache.WeightedSize()) + s.memo.bytes(),
 	}
 }
 
