@@ -37,8 +37,8 @@ const memoBodyMax = 64 << 10
 // under 2 MiB none.
 const memoBudgetShare = 128 << 10
 
-// maxMemoSlots bounds the slots, whatever the budget (16 MiB of it).
-const maxMemoSlots = 16384
+// maxMemoSlots bounds the slots, whatever the budget (4 MiB of it).
+const maxMemoSlots = 4096
 
 // memoSlots returns the number of slots for a store of maxBytes: a power of
 // two, or 0 (no memo) under 16.

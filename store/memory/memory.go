@@ -55,7 +55,7 @@ const DefaultMaxBytes = 256 << 20
 type Options struct {
 	// MaxBytes bounds the total size of stored entries: each one's
 	// larder.CompactEntry.Size plus KeyOverhead, and what the memo of hot
-	// keys holds (memo.go: up to MaxBytes/128, at most 16 MiB, reserved
+	// keys holds (memo.go: up to MaxBytes/128, at most 4 MiB, reserved
 	// from MaxBytes). Zero means 256 MiB.
 	// Negative is an error. The bound holds once otter's maintenance has caught
 	// up with the latest writes, which it does on its own shortly after them.
