@@ -55,7 +55,7 @@ func BenchmarkGetStored(b *testing.B) {
 }
 
 // storedKey finds the key under which the cache stored url's response.
-func storedKey(b *testing.B, s *memory.Store, url string) string {
+func storedKey(b testing.TB, s *memory.Store, url string) string {
 	for _, k := range []string{url, "GET " + url, "GET\x00" + url} {
 		if _, err := s.Get(context.Background(), k); err == nil {
 			return k

@@ -19,7 +19,8 @@ import (
 // not keep what the store dropped, beyond the brief race of a Get that
 // built an Entry as its key was written (it checks again after).
 //
-// The memo is bounded: memoSlots(MaxBytes) slots, each holding at most
+// The memo is bounded: Options.HotEntries slots (by default
+// memoSlots(MaxBytes)), each holding at most
 // memoEntryBytes, which the store reserves from MaxBytes; Stats counts
 // what it holds. Entries with a body over memoBodyMax are not kept (their
 // body's copy dwarfs the build).
@@ -40,8 +41,8 @@ const memoBudgetShare = 128 << 10
 // maxMemoSlots bounds the slots, whatever the budget (4 MiB of it).
 const maxMemoSlots = 4096
 
-// memoSlots returns the number of slots for a store of maxBytes: a power of
-// two, or 0 (no memo) under 16.
+// memoSlots returns the default number of slots for a store of maxBytes: a
+// power of two, or 0 (no memo) under 16.
 func memoSlots(maxBytes int64) int {
 	n := 1
 	for n < maxMemoSlots && int64(n*2)*memoBudgetShare <= maxBytes {
