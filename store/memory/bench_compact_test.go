@@ -2,13 +2,8 @@ package memory_test
 
 import (
 	"context"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 
-	"github.com/larder-cache/larder"
 	"github.com/larder-cache/larder/store/memory"
 )
 
@@ -23,21 +18,7 @@ func BenchmarkGetStored(b *testing.B) {
 	}{{"hot", 1}, {"cold", 100_000}} {
 		b.Run(tc.name, func(b *testing.B) {
 			s := newStore(b, memory.Options{MaxBytes: 1 << 30})
-			c := larder.New(s)
-			defer c.Close()
-			body := strings.Repeat("x", 1024)
-			h := c.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Cache-Control", "max-age=3600")
-				w.Header().Set("ETag", `"`+r.URL.Path+`"`)
-				w.Header().Set("Content-Type", "application/octet-stream")
-				_, _ = w.Write([]byte(body))
-			}))
-			keys := make([]string, tc.keys)
-			for i := range keys {
-				url := fmt.Sprintf("http://example.com/item/%d", i)
-				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, url, nil))
-				keys[i] = storedKey(b, s, url)
-			}
+			keys := fillStored(b, s, tc.keys, 1024)
 			ctx := context.Background()
 			i := 0
 			b.ReportAllocs()

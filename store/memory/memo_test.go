@@ -24,6 +24,7 @@ func fillStored(t testing.TB, s *memory.Store, n, size int) []string {
 	h := c.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=3600")
 		w.Header().Set("ETag", `"`+r.URL.Path+`"`)
+		w.Header().Set("Content-Type", "application/octet-stream")
 		_, _ = w.Write([]byte(body))
 	}))
 	keys := make([]string, n)
