@@ -11,7 +11,12 @@ import (
 // Get turns back into an Entry, an allocation of about 400 bytes. The memo
 // keeps the Entry built for a key in a slot found by the key's hash, so
 // that the next hits on that key return it instead of building another:
-// the hit path of a hot key allocates nothing. A slot holds the
+// the hit path of a hot key allocates nothing. Many keys share a slot; a
+// slot's entry that was hit since it came in, or since another key last
+// tried to take the slot, keeps it once more (a second chance, as in
+// CLOCK), so that a hot key is not pushed out by every cold key that
+// shares its slot, and the cold keys' Gets skip the memo's costs. A slot
+// holds the
 // CompactEntry it was built from, which a Get compares with the one stored
 // under the key now (pointer equality: a key written again, even with the
 // same body, has a new CompactEntry), and the store empties the slot when
@@ -55,8 +60,9 @@ func memoSlots(maxBytes int64) int {
 }
 
 type memoItem struct {
-	rec *larder.CompactEntry
-	e   *larder.Entry
+	rec  *larder.CompactEntry
+	e    *larder.Entry
+	used atomic.Bool // hit since it came in, or since another key was refused
 }
 
 type memo struct {
@@ -81,15 +87,25 @@ func (s *Store) entry(h uint64, rec *larder.CompactEntry) *larder.Entry {
 		return rec.Entry()
 	}
 	slot := &s.memo.slots[h&s.memo.mask]
-	if it := slot.Load(); it != nil && it.rec == rec {
-		return it.e
+	cur := slot.Load()
+	if cur != nil && cur.rec == rec {
+		if !cur.used.Load() {
+			cur.used.Store(true)
+		}
+		return cur.e
 	}
 	e := rec.Entry()
 	if len(e.Body) > memoBodyMax || rec.EntrySize()+memoItemBytes > memoEntryBytes {
 		return e
 	}
+	if cur != nil && cur.used.Load() {
+		cur.used.Store(false) // its second chance
+		return e
+	}
 	it := &memoItem{rec: rec, e: e}
-	slot.Store(it)
+	if !slot.CompareAndSwap(cur, it) {
+		return e
+	}
 	// rec may have been dropped between the lookup and the Store above,
 	// after OnAtomicDeletion looked at the slot.
 	if cur, ok := s.cache.GetEntryQuietly(h); !ok || cur.Value.rec != rec {
@@ -122,4 +138,4 @@ func (m *memo) bytes() int64 {
 }
 
 // memoItemBytes is a memoItem's allocation.
-const memoItemBytes = 16
+const memoItemBytes = 24

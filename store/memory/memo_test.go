@@ -95,17 +95,34 @@ func TestMemoRewrittenKey(t *testing.T) {
 	}
 }
 
-// Two keys sharing the memo's one slot take it from each other.
+// Two keys sharing the memo's one slot: an entry hit since it came in
+// keeps the slot against the other key once (its second chance), then
+// gives it up.
 func TestMemoSlotShared(t *testing.T) {
 	s := newStore(t, memory.Options{HotEntries: 1})
-	keys := fillStored(t, s, 2, 10)
+	keys := fillStored(t, s, 3, 10)
 	a := mustGet(t, s, keys[0])
 	if mustGet(t, s, keys[0]) != a {
 		t.Fatal("the memo did not keep the first key's entry")
 	}
 	mustGet(t, s, keys[1])
+	if mustGet(t, s, keys[0]) != a {
+		t.Fatal("an entry hit in the memo lost its slot to the first other key")
+	}
+	mustGet(t, s, keys[1]) // a's second chance
+	b := mustGet(t, s, keys[1])
+	if mustGet(t, s, keys[1]) != b {
+		t.Fatal("the other key did not take the slot after the second chance")
+	}
 	if mustGet(t, s, keys[0]) == a {
 		t.Fatal("the memo's one slot kept two entries")
+	}
+	// An entry never hit in the memo gives it up to the next key.
+	s2 := newStore(t, memory.Options{HotEntries: 1})
+	keys = fillStored(t, s2, 2, 10) // each Get once
+	c := mustGet(t, s2, keys[0])    // rebuilt: keys[1] held the slot, unused
+	if mustGet(t, s2, keys[0]) != c {
+		t.Fatal("a slot whose entry was never hit was not given to the next key")
 	}
 }
 
