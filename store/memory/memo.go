@@ -83,11 +83,23 @@ func (m *memo) reserve() int64 { return int64(len(m.slots)) * memoEntryBytes }
 // entry returns the Entry of rec, stored under the key of hash h: the one
 // the memo keeps, or a new one, which it then keeps (see above).
 func (s *Store) entry(h uint64, rec *larder.CompactEntry) *larder.Entry {
+	return s.entryFrom(h, rec, s.memo.peek(h))
+}
+
+// peek returns what the slot of h holds.
+func (m *memo) peek(h uint64) *memoItem {
+	if len(m.slots) == 0 {
+		return nil
+	}
+	return m.slots[h&m.mask].Load()
+}
+
+// entryFrom is entry, with cur what the slot of h held (peek).
+func (s *Store) entryFrom(h uint64, rec *larder.CompactEntry, cur *memoItem) *larder.Entry {
 	if !rec.Compacted() || len(s.memo.slots) == 0 {
 		return rec.Entry()
 	}
 	slot := &s.memo.slots[h&s.memo.mask]
-	cur := slot.Load()
 	if cur != nil && cur.rec == rec {
 		if !cur.used.Load() {
 			cur.used.Store(true)

@@ -238,11 +238,15 @@ func (s *Store) compact(key string, e *larder.Entry) (uint64, *larder.CompactEnt
 // Get returns the entry stored under key, or larder.ErrNotFound if there is none
 // or it has expired. The context is not consulted: a Get never blocks.
 func (s *Store) Get(_ context.Context, key string) (*larder.Entry, error) {
-	h, rec, ok := s.lookup(key)
-	if !ok {
+	h, check := s.hash(key)
+	// The memo's slot is read first, so that its cache misses overlap
+	// otter's.
+	cur := s.memo.peek(h)
+	it, ok := s.cache.GetIfPresent(h)
+	if !ok || it.rec.Check != check {
 		return nil, larder.ErrNotFound
 	}
-	return s.entry(h, rec), nil
+	return s.entryFrom(h, it.rec, cur), nil
 }
 
 // Set stores e under key for ttl, replacing any previous entry. The store keeps
