@@ -76,7 +76,7 @@ type Options struct {
 	// HotEntries is how many keys' rebuilt entries the store keeps (its
 	// memo, memo.go), so that a hit on one of them allocates nothing; a
 	// hit on another key rebuilds its entry from the compact form, an
-	// allocation of about 400 bytes and ~0.35 µs. Each slot takes up to
+	// allocation of about 400 bytes and ~0.45 µs (BENCHMARKS.md §5). Each slot takes up to
 	// 1 KiB of MaxBytes. Zero means one per 128 KiB of MaxBytes, at most
 	// 4,096 (none under 2 MiB); negative means none. It is rounded down to
 	// a power of two; more than half of MaxBytes is an error.
