@@ -48,9 +48,9 @@ func (s *Store) GetMulti(_ context.Context, keys []string) ([]*larder.Entry, err
 // SetIf stores e under key for ttl if the entry stored under key has
 // Nonce == gen, or if none is and gen is "" (see larder.ConditionalStore). The
 // comparison and the write are one atomic step on the key. An expired entry
-// counts as absent. As with Set, the store keeps e (or its compact form), and when the
-// comparison holds but e is not kept (ttl ≤ 0, or too large for MaxBytes)
-// the entry under key is removed and SetIf returns false. A nil e is an
+// counts as absent. As with Set, the store keeps e (or its compact form),
+// and when the comparison holds but e is not kept (ttl ≤ 0, or too large
+// for MaxBytes) the entry under key is removed and SetIf returns false. A nil e is an
 // error. The context is not consulted.
 func (s *Store) SetIf(_ context.Context, key string, e *larder.Entry, ttl time.Duration, gen string) (bool, error) {
 	if e == nil {

@@ -11,24 +11,26 @@ import (
 // Get turns back into an Entry, an allocation of about 400 bytes. The memo
 // keeps the Entry built for a key in a slot found by the key's hash, so
 // that the next hits on that key return it instead of building another:
-// the hit path of a hot key allocates nothing. Many keys share a slot; a
-// slot's entry that was hit since it came in, or since another key last
-// tried to take the slot, keeps it once more (a second chance, as in
-// CLOCK), so that a hot key is not pushed out by every cold key that
-// shares its slot, and the cold keys' Gets skip the memo's costs. A slot
-// holds the
-// CompactEntry it was built from, which a Get compares with the one stored
-// under the key now (pointer equality: a key written again, even with the
-// same body, has a new CompactEntry), and the store empties the slot when
-// otter drops that CompactEntry (OnAtomicDeletion), so that the memo does
-// not keep what the store dropped, beyond the brief race of a Get that
-// built an Entry as its key was written (it checks again after).
+// the hit path of a hot key allocates nothing.
+//
+// A slot holds the CompactEntry its Entry was built from, which a Get
+// compares with the one stored under the key now (pointer equality: a key
+// written again, even with the same body, has a new CompactEntry), and the
+// store empties the slot when otter drops that CompactEntry
+// (OnAtomicDeletion), so that the memo does not keep what the store
+// dropped; a Get that built an Entry as its key was written looks the key
+// up again after it filled the slot.
+//
+// Many keys share a slot. A slot's entry that was hit since it came in, or
+// since another key last tried to take the slot, keeps it once more (a
+// second chance, as in CLOCK), so that a hot key is not pushed out by
+// every cold key that shares its slot.
 //
 // The memo is bounded: Options.HotEntries slots (by default
-// memoSlots(MaxBytes)), each holding at most
-// memoEntryBytes, which the store reserves from MaxBytes; Stats counts
-// what it holds. Entries with a body over memoBodyMax are not kept (their
-// body's copy dwarfs the build).
+// memoSlots(MaxBytes)), each holding at most memoEntryBytes, which the
+// store reserves from MaxBytes; Stats counts what it holds. Entries with a
+// body over memoBodyMax are not kept (writing the body costs more than
+// rebuilding the entry).
 
 // memoEntryBytes is the most an Entry kept in the memo takes, with its
 // memoItem (a rebuilt entry with up to five fields takes 416 or 448 bytes,
@@ -118,7 +120,7 @@ func (s *Store) entryFrom(h uint64, rec *larder.CompactEntry, cur *memoItem) *la
 	if !slot.CompareAndSwap(cur, it) {
 		return e
 	}
-	// rec may have been dropped between the lookup and the Store above,
+	// rec may have been dropped between the lookup and the swap above,
 	// after OnAtomicDeletion looked at the slot.
 	if cur, ok := s.cache.GetEntryQuietly(h); !ok || cur.Value.rec != rec {
 		slot.CompareAndSwap(it, nil)

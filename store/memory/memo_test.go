@@ -160,3 +160,28 @@ func TestHotEntriesOption(t *testing.T) {
 		t.Fatal("HotEntries 100: no memo")
 	}
 }
+
+// The memo's reserve is not the entries': an entry that fits MaxBytes but
+// not what the memo leaves is not stored, and what is stored stays within
+// MaxBytes with the memo full.
+func TestMemoReserve(t *testing.T) {
+	const maxBytes = 4 << 20 // 32 slots, 32 KiB reserved
+	s := newStore(t, memory.Options{MaxBytes: maxBytes})
+	ctx := context.Background()
+	big := &larder.Entry{Kind: larder.KindResponse, Status: 200, Header: http.Header{}, Body: make([]byte, maxBytes-16<<10)}
+	if err := s.Set(ctx, "big", big, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "big"); !errors.Is(err, larder.ErrNotFound) {
+		t.Fatalf("Get of an entry in the memo's reserve: %v, want ErrNotFound", err)
+	}
+	keys := fillStored(t, s, 500, 4096) // ~2.3 MB: every one fits
+	for range 2 {
+		for _, k := range keys {
+			_, _ = s.Get(ctx, k)
+		}
+	}
+	if st := s.Stats(); st.Bytes > maxBytes || st.Entries == 0 {
+		t.Fatalf("Stats() = %+v with the memo full, MaxBytes %d", st, maxBytes)
+	}
+}

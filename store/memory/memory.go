@@ -76,10 +76,11 @@ type Options struct {
 	// HotEntries is how many keys' rebuilt entries the store keeps (its
 	// memo, memo.go), so that a hit on one of them allocates nothing; a
 	// hit on another key rebuilds its entry from the compact form, an
-	// allocation of about 400 bytes and ~0.45 µs (BENCHMARKS.md §5). Each slot takes up to
-	// 1 KiB of MaxBytes. Zero means one per 128 KiB of MaxBytes, at most
-	// 4,096 (none under 2 MiB); negative means none. It is rounded down to
-	// a power of two; more than half of MaxBytes is an error.
+	// allocation of about 400 bytes and ~0.45 µs (BENCHMARKS.md §5). Each
+	// slot takes up to 1 KiB of MaxBytes, which the entries then cannot
+	// use. Zero means one per 128 KiB of MaxBytes, at most 4,096 (none
+	// under 2 MiB); negative means none. It is rounded down to a power of
+	// two; more than half of MaxBytes is an error.
 	HotEntries int
 }
 
@@ -97,7 +98,7 @@ type Stats struct {
 // Call Close when done with it to stop its background goroutine.
 type Store struct {
 	cache    *otter.Cache[uint64, item]
-	maxBytes int64
+	maxBytes int64        // what the entries may take: MaxBytes less the memo's reserve
 	seed     maphash.Seed // the key's hash, otter's key
 	check    maphash.Seed // the second hash, CompactEntry.Check
 	memo     memo
@@ -139,15 +140,15 @@ func New(opts Options) (*Store, error) {
 		slots = 1 << (bits.Len(uint(opts.HotEntries)) - 1)
 	}
 	s := &Store{
-		maxBytes: maxBytes,
-		seed:     maphash.MakeSeed(),
-		check:    maphash.MakeSeed(),
-		memo:     newMemo(slots),
-		worker:   newWorker(workerTick, workerIdleTicks),
+		seed:   maphash.MakeSeed(),
+		check:  maphash.MakeSeed(),
+		memo:   newMemo(slots),
+		worker: newWorker(workerTick, workerIdleTicks),
 	}
+	s.maxBytes = maxBytes - s.memo.reserve()
 
 	o := &otter.Options[uint64, item]{
-		MaximumWeight: uint64(maxBytes - s.memo.reserve()),
+		MaximumWeight: uint64(s.maxBytes),
 		Weigher: func(_ uint64, it item) uint32 {
 			return weight(it.rec)
 		},
