@@ -149,17 +149,19 @@ func mustSameEntry(t *testing.T, got, e *Entry) {
 			t.Fatalf("304 %v: putFields %v, want %v", only304, hg, he)
 		}
 	}
-	bg, err := got.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	be, err := e.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(bg, be) {
+	if !bytes.Equal(mustMarshal(t, got), mustMarshal(t, e)) {
 		t.Fatal("the rebuilt entry encodes differently")
 	}
+}
+
+// mustMarshal is e.MarshalBinary, failing t on an error.
+func mustMarshal(t *testing.T, e *Entry) []byte {
+	t.Helper()
+	b, err := e.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // Each CompactEntry allocation fills a size class, its data right after
