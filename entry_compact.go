@@ -144,8 +144,7 @@ func compact(e *Entry) *CompactEntry {
 	if len(e.Nonce) > compactMaxData {
 		return nil
 	}
-	b = binary.AppendUvarint(b, uint64(len(e.Nonce)))
-	b = append(b, e.Nonce...)
+	b = codecAppendString(b, e.Nonce)
 	n := len(m.strs) / 2
 	for i := range n {
 		name, value := m.strs[n+i], m.strs[i]
@@ -155,11 +154,9 @@ func compact(e *Entry) *CompactEntry {
 		code := knownName(name)
 		b = append(b, code)
 		if code == 0 {
-			b = binary.AppendUvarint(b, uint64(len(name)))
-			b = append(b, name...)
+			b = codecAppendString(b, name)
 		}
-		b = binary.AppendUvarint(b, uint64(len(value)))
-		b = append(b, value...)
+		b = codecAppendString(b, value)
 	}
 	if len(b) > compactMaxData {
 		return nil
@@ -225,26 +222,15 @@ func (c *CompactEntry) Entry() *Entry {
 	if c.cflags&compactBody != 0 {
 		e.Body = unsafe.Slice(c.body, c.blen)
 	}
-	r := compactReader{d: c.data()}
-	if c.cflags&compactRespSet != 0 {
-		e.ResponseTime = time.Unix(0, c.resp).UTC()
-	}
-	if c.cflags&compactReqSet != 0 {
-		e.RequestTime = time.Unix(0, c.resp+r.varint()).UTC()
-	}
-	if c.cflags&compactExpSet != 0 {
-		e.Expires = time.Unix(0, c.resp+r.varint()).UTC()
-	}
-	e.InitialAge = time.Duration(r.varint())
-	e.Lifetime = time.Duration(r.varint())
-	e.Nonce = r.string()
+	d := c.decoder()
+	c.readHead(&d, e)
 	for i := range n {
-		if code := r.byte(); code != 0 {
+		if code := d.byte(); code != 0 {
 			m.strs[n+i] = knownNames[code-1]
 		} else {
-			m.strs[n+i] = r.string()
+			m.strs[n+i] = d.string()
 		}
-		m.strs[i] = r.string()
+		m.strs[i] = d.string()
 	}
 	if c.more != nil {
 		x := (*compactMore)(c.more)
@@ -268,16 +254,33 @@ func (c *CompactEntry) Nonce() string {
 	if c.cflags&compactWhole != 0 {
 		return (*Entry)(c.more).Nonce
 	}
-	r := compactReader{d: c.data()}
+	d := c.decoder()
+	var e Entry
+	c.readHead(&d, &e)
+	return e.Nonce
+}
+
+// decoder reads c's data, which compact wrote: its strings are views of it.
+func (c *CompactEntry) decoder() entryDecoder {
+	b := c.data()
+	return entryDecoder{b: b, s: unsafe.String(unsafe.SliceData(b), len(b))}
+}
+
+// readHead reads into e what c's data holds before the fields: the times,
+// the ages and the Nonce.
+func (c *CompactEntry) readHead(d *entryDecoder, e *Entry) {
+	if c.cflags&compactRespSet != 0 {
+		e.ResponseTime = time.Unix(0, c.resp).UTC()
+	}
 	if c.cflags&compactReqSet != 0 {
-		r.varint()
+		e.RequestTime = time.Unix(0, c.resp+d.varint()).UTC()
 	}
 	if c.cflags&compactExpSet != 0 {
-		r.varint()
+		e.Expires = time.Unix(0, c.resp+d.varint()).UTC()
 	}
-	r.varint()
-	r.varint()
-	return r.string()
+	e.InitialAge = time.Duration(d.varint())
+	e.Lifetime = time.Duration(d.varint())
+	e.Nonce = d.string()
 }
 
 // Size is the approximate number of bytes c occupies on the heap, as
@@ -304,37 +307,6 @@ func (c *CompactEntry) Size() int {
 		}
 	}
 	return n
-}
-
-// compactReader reads what compact wrote; the data is the cache's own, so
-// it does not check it.
-type compactReader struct {
-	d   []byte
-	off int
-}
-
-func (r *compactReader) varint() int64 {
-	v, n := binary.Varint(r.d[r.off:])
-	r.off += n
-	return v
-}
-
-func (r *compactReader) byte() uint8 {
-	b := r.d[r.off]
-	r.off++
-	return b
-}
-
-// string returns a length-prefixed string, a view of the data.
-func (r *compactReader) string() string {
-	l, n := binary.Uvarint(r.d[r.off:])
-	r.off += n
-	if l == 0 {
-		return ""
-	}
-	s := unsafe.String(&r.d[r.off], int(l))
-	r.off += int(l)
-	return s
 }
 
 // compactSizes are the sizes of the data arrays of a CompactEntry's
